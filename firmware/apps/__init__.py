@@ -1,0 +1,1 @@
+"""Device applications: apps/<device>/logic.py (pure) + app.py (asyncio wiring)."""

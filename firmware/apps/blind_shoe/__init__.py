@@ -1,0 +1,1 @@
+"""Sepatu tunanetra: the shoe that warns blind walkers of obstacles."""

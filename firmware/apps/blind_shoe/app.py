@@ -1,0 +1,142 @@
+"""The shoe's tasks: measure, decide, sound; a button for settings; battery watch.
+
+Wiring (roles in boards/<board>.json): sonar_trig, sonar_echo (5 V! divider), buzzer,
+vibration (through a transistor), button (to GND), battery (optional, through a divider).
+
+Tasks (asyncio): ``sense`` measures every ``period_ms`` and feeds the logic; ``player`` plays
+the pattern for the state on exact deadlines; ``button`` samples every 20 ms; ``battery`` reads
+every ``battery_every_s``. A measurement blocks for up to ~20 ms (time_pulse_us), so ``sense``
+starts one only when no feedback edge is due within that time: measuring never shifts the rhythm.
+"""
+
+import asyncio
+import time
+
+from apps.blind_shoe import logic
+from apps.blind_shoe.settings import SCHEMA
+from drivers.hcsr04 import HCSR04, HCSR04Error
+from kit import config, feedback, log, store
+
+PREFS = "shoe_prefs.json"  # range and mode chosen with the button survive a power cycle
+MODE_BITS = {"buzzer": feedback.BUZZER, "vibration": feedback.VIBRATION, "both": feedback.BOTH}
+BUTTON_MS = 20
+
+
+class Shoe:
+    def __init__(self, hal, settings):
+        prefs = store.read_json(PREFS, {}) or {}
+        s = dict(settings)
+        if prefs.get("range_index") in (0, 1, 2):
+            s["range_index"] = prefs["range_index"]
+        if prefs.get("mode") in MODE_BITS:
+            s["mode"] = prefs["mode"]
+        self.settings = s
+        self.logic = logic.ShoeLogic(s, time.ticks_diff)
+        top_mm = int(max(s["zones_cm"]) * 10 * max(s["range_steps"]))
+        limit = 6000 if s["sensor"] == "jsn_sr04t" else 4000
+        self.sensor = HCSR04(hal.output("sonar_trig"), hal.input("sonar_echo"),
+                             max_mm=min(top_mm + 100, limit), temp_c=s["air_temp_c"],
+                             variant=s["sensor"], min_interval_ms=s["period_ms"])
+        buzzer = hal.pwm("buzzer", s["buzzer_hz"])
+        vibration = hal.pwm("vibration", 200)  # ERM motors: 200 Hz is smooth and quiet
+        self.outputs = feedback.Outputs(buzzer, vibration, MODE_BITS[s["mode"]],
+                                        s["vibration_percent"] * 65535 // 100)
+        self.player = feedback.Player(self.outputs)
+        self.button = hal.input("button", "up")
+        self.buttons = logic.Button(s["long_press_ms"], time.ticks_diff)
+        self.battery = hal.adc("battery") if hal.has("battery") else None
+        self.battery_logic = logic.Battery(int(s["battery_low_v"] * 1000))
+        self.max_block_ms = self.sensor.timeout_us // 1000 + 2
+        self.readings = 0
+
+    # -- one measurement cycle (no allocation in the steady state) ------------------------------
+    def measure_once(self):
+        now = time.ticks_ms()
+        try:
+            mm = self.sensor.measure()
+        except HCSR04Error:
+            changed = self.logic.fault(now)
+        else:
+            self.readings += 1
+            changed = self.logic.reading(now, mm)
+        if changed:
+            self.player.set_loop(self.logic.program())
+        return changed
+
+    async def sense(self):
+        period = self.settings["period_ms"]
+        while True:
+            wait = self.sensor.wait_ms()
+            edge = self.player.next_edge_ms
+            if edge is not None:
+                to_edge = time.ticks_diff(edge, time.ticks_ms())
+                if 0 <= to_edge < self.max_block_ms and wait < to_edge + 1:
+                    wait = to_edge + 1  # let the edge happen first
+            if wait:
+                await asyncio.sleep_ms(wait)
+                self.player.tick(time.ticks_ms())
+                continue
+            self.measure_once()
+            await asyncio.sleep_ms(period - 2)
+
+    async def watch_button(self):
+        modes = logic.MODES
+        while True:
+            await asyncio.sleep_ms(BUTTON_MS)
+            event = self.buttons.sample(time.ticks_ms(), self.button.value())
+            if event == "short":
+                self.player.play_once(self.logic.next_range())
+                self.settings["range_index"] = self.logic.range_index
+                log.info("range", self.logic.max_mm // 10, "cm")
+                self.save_prefs()
+            elif event == "long":
+                mode = modes[(modes.index(self.settings["mode"]) + 1) % 3]
+                self.settings["mode"] = mode
+                self.outputs.mode = MODE_BITS[mode]
+                self.outputs.refresh()
+                self.player.play_once(self.logic.mode_confirm)
+                log.info("mode", mode)
+                self.save_prefs()
+
+    def save_prefs(self):
+        s = self.settings
+        store.write_json(PREFS, {"range_index": s["range_index"], "mode": s["mode"]})
+
+    async def watch_battery(self):
+        adc = self.battery
+        if adc is None:
+            return
+        divider = self.settings["battery_divider"]
+        every = self.settings["battery_every_s"] * 1000
+        low_every = 0
+        while True:
+            mv = int(adc.read_uv() * divider) // 1000
+            if self.battery_logic.reading(mv):
+                log.info("battery low", mv, "mV")
+            if self.battery_logic.low:
+                if low_every <= 0:
+                    self.player.play_once(self.logic.battery_low)
+                    low_every = 60000  # remind once a minute
+                low_every -= every
+            await asyncio.sleep_ms(every)
+
+    async def run(self):
+        self.player.play_once(self.logic.ready)
+        tasks: list = [asyncio.create_task(self.player.run()), asyncio.create_task(self.sense()),
+                 asyncio.create_task(self.watch_button())]
+        if self.battery is not None:
+            tasks.append(asyncio.create_task(self.watch_battery()))
+        await asyncio.gather(*tasks)
+
+
+def load_settings(path="config.json"):
+    return config.load(SCHEMA, path, "blind_shoe")
+
+
+def main(hal, settings=None):
+    shoe = Shoe(hal, settings if settings is not None else load_settings())
+    s = shoe.settings
+    log.info("sepatu tunanetra:", hal.describe())
+    log.info("zones_cm", s["zones_cm"], "range x%s" % s["range_steps"][s["range_index"]],
+             "mode", s["mode"], "sensor", s["sensor"], "timeout_us", shoe.sensor.timeout_us)
+    asyncio.run(shoe.run())

@@ -1,0 +1,39 @@
+"""The shoe's settings: defaults, allowed values and where the defaults come from.
+
+Change them in ``config.json`` on the board (or a scenario's ``config``), for example
+``{"zones_cm": [30, 60, 100, 150]}`` to warn later. Sources for the defaults:
+
+- zones_cm [40, 80, 140, 200]: the closest zone (continuous signal) ends at 40 cm because the
+  original Kampung IT shoe vibrated at 30-40 cm. 200 cm at a walking speed of about 1.3 m/s
+  (Bohannon 1997, comfortable gait of adults 20-79 years: 1.27-1.46 m/s) gives about 1.5 s of
+  warning; the HC-SR04's 15 degree beam at shoe height sees the floor much further out.
+- zone_period_ms [0, 200, 450, 900]: faster when closer, continuous in the closest zone, as
+  in parking sensors and electronic travel aids that code distance as pulse rate.
+- period_ms 60: HC-SR04 datasheet, "over 60 ms measurement cycle".
+- air_temp_c 27: mean air temperature in Magelang (about 26-27 C at 380 m); it sets the speed
+  of sound (331.3 + 0.606 T m/s), an error of 10 C moves readings by under 2 %.
+- battery_low_v 3.5: a 1S Li-ion cell has about 10 % charge left at 3.5 V under light load.
+- buzzer_hz 2700: the resonance of common 12 mm piezo buzzers (loudest per watt).
+"""
+
+from kit import config as c
+
+SCHEMA = {
+    "lang": ("id", c.choice("id", "en")),
+    "sensor": ("hcsr04", c.choice("hcsr04", "jsn_sr04t")),
+    "zones_cm": ([40, 80, 140, 200], c.increasing(4, 5, 400)),
+    "zone_period_ms": ([0, 200, 450, 900], c.num_list(4, 0, 5000)),
+    "pulse_ms": (60, c.int_range(20, 500)),
+    "range_steps": ([0.5, 1.0, 1.5], c.num_list(3, 0.25, 2.0)),
+    "range_index": (1, c.int_range(0, 2)),
+    "mode": ("both", c.choice("both", "buzzer", "vibration")),
+    "period_ms": (60, c.int_range(60, 1000)),
+    "air_temp_c": (27, c.int_range(-20, 60)),
+    "fault_after": (5, c.int_range(1, 50)),
+    "buzzer_hz": (2700, c.int_range(100, 10000)),
+    "vibration_percent": (80, c.int_range(10, 100)),
+    "battery_divider": (2.0, c.num_range(1.0, 10.0)),
+    "battery_low_v": (3.5, c.num_range(2.5, 12.0)),
+    "battery_every_s": (10, c.int_range(1, 3600)),
+    "long_press_ms": (800, c.int_range(300, 5000)),
+}

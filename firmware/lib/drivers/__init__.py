@@ -1,0 +1,1 @@
+"""One chip per module. Drivers take ready-made Pin/PWM/I2C objects, never pin numbers."""

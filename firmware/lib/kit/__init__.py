@@ -1,0 +1,1 @@
+"""Shared services for every Kampung IT device (runs on the board)."""

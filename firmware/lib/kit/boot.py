@@ -1,0 +1,20 @@
+"""Start the configured device: board map -> hal -> app. Errors name the file and field."""
+
+from kit import log, store
+from kit.hal import Hal
+
+DEVICES = ("blind_shoe", "kandig", "akrubutan", "kuword")
+
+
+def start(board_path="board.json", config_path="config.json"):
+    board_map = store.read_json(board_path)
+    if board_map is None:
+        raise ValueError("%s missing: deploy a board map (kampung build/deploy)" % board_path)
+    cfg = store.read_json(config_path, {}) or {}
+    device = cfg.get("device", board_map.get("device"))
+    if device not in DEVICES:
+        raise ValueError("%s: field 'device' is %r; it must be one of %s" % (config_path, device, ", ".join(DEVICES)))
+    log.info("kampung:", device, "on", board_map.get("board", "?"), "(%s)" % board_map.get("chip", "?"))
+    hal = Hal(board_map, board_path)
+    app = __import__("apps." + device + ".app", None, None, ["main"])
+    app.main(hal)

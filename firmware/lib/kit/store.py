@@ -1,0 +1,38 @@
+"""Atomic files on the board's flash.
+
+``write_json(path, obj)`` writes ``path + ".tmp"`` completely, then renames it over ``path``.
+LittleFS (the ESP32 default filesystem) renames atomically, so a power cut leaves either the
+old file or the new one, never half of one. A leftover ``.tmp`` from a cut write is ignored.
+
+    from kit import store
+    store.write_json("/prefs.json", {"range": 1})
+    prefs = store.read_json("/prefs.json", {})
+"""
+
+import json
+import os
+
+
+def write_bytes(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+
+
+def write_json(path, obj):
+    write_bytes(path, json.dumps(obj).encode())
+
+
+def read_json(path, default=None):
+    """The JSON in ``path``, or ``default`` when the file is missing. Bad JSON raises ValueError
+    naming the file."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError("%s: not valid JSON" % path) from None

@@ -1,0 +1,160 @@
+"""``kampung sim`` end to end: the shoe on its built-in scenario and on every real recording,
+on both runtimes. The event log must show the feedback following the recorded distances."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from kampung import FIRMWARE, SHARED_DATA, runtimes, sim
+
+RUNTIMES = runtimes.RUNTIMES
+TRACES = sorted((SHARED_DATA / "hcsr04").glob("*/*.csv")) if (SHARED_DATA / "hcsr04").is_dir() else []
+
+sys.path.insert(0, str(FIRMWARE))  # the shoe's pure logic runs on CPython as it is
+sys.path.insert(0, str(FIRMWARE / "lib"))
+from apps.blind_shoe import logic  # noqa: E402
+from apps.blind_shoe.settings import SCHEMA  # noqa: E402
+from kit import config  # noqa: E402
+
+DUTY = {0: 1.0, 1: 60 / 200, 2: 60 / 450, 3: 60 / 900, logic.CLEAR: 0.0}
+
+
+def run(tmp_path: Path, runtime: str, **kwargs):
+    out = tmp_path / f"events-{runtime}.jsonl"
+    proc, events, problems = sim.simulate("blind_shoe", runtime=runtime, out=out, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out.read_bytes(), events, problems
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_default_scenario_is_deterministic(tmp_path, runtime):
+    first, events, _ = run(tmp_path / "a", runtime)
+    second, _, _ = run(tmp_path / "b", runtime)
+    assert first == second, "same input and runtime must give the same bytes"
+    kinds = {(e["part"], e["kind"]) for e in events}
+    for want in [("buzzer", "pwm"), ("vibration", "pwm"), ("sonar", "ping"), ("sonar", "input"),
+                 ("button", "input"), ("system", "boot"), ("system", "log")]:
+        assert want in kinds, f"missing {want} in {sorted(kinds)}"
+    assert events[-1]["kind"] == "end" and events[-1]["t_ms"] == 30000
+
+
+def test_both_runtimes_agree_on_the_default_scenario(tmp_path):
+    mp, _, _ = run(tmp_path, "micropython")
+    cp, _, _ = run(tmp_path, "cpython")
+    assert mp == cp, "the built-in scenario gives the same event log on both runtimes"
+
+
+def expected_states(events):
+    """Replay the pings the virtual sensor gave through the firmware's own logic."""
+    shoe = logic.ShoeLogic(config.validate(SCHEMA, {}, "test"), lambda a, b: a - b)
+    states = []
+    for e in events:
+        if e["kind"] == "ping":
+            cm = e["cm"]
+            shoe.reading(e["t_ms"], None if cm is None else int(round(cm * 10)))
+            states.append((e["t_ms"], shoe.state))
+    return states
+
+
+def buzzer_intervals(events):
+    """[(start, end)] of the buzzer sounding at the zone tone (2700 Hz)."""
+    out, on_since = [], None
+    for e in events:
+        if e["part"] != "buzzer" or e["kind"] != "pwm":
+            continue
+        now_on = e["duty"] > 0 and e["freq"] == 2700
+        if now_on and on_since is None:
+            on_since = e["t_ms"]
+        elif not now_on and on_since is not None:
+            out.append((on_since, e["t_ms"]))
+            on_since = None
+    if on_since is not None:
+        out.append((on_since, events[-1]["t_ms"]))
+    return out
+
+
+def on_fraction(intervals, start, end):
+    i = bisect.bisect_left(intervals, (start, -1))
+    i = max(0, i - 1)
+    total = 0
+    while i < len(intervals) and intervals[i][0] < end:
+        a, b = intervals[i]
+        total += max(0, min(b, end) - max(a, start))
+        i += 1
+    return total / (end - start)
+
+
+def check_feedback_follows(events):
+    states = expected_states(events)
+    intervals = buzzer_intervals(events)
+    checked = 0
+    for i in range(len(states) - 1):
+        t0, zone = states[i]
+        j = i
+        while j + 1 < len(states) and states[j + 1][1] == zone:
+            j += 1
+        t1 = states[j][0] if j + 1 >= len(states) else states[j + 1][0]
+        if t1 - t0 < 2500 or zone not in DUTY or t0 < 1500:
+            continue
+        frac = on_fraction(intervals, t0 + 100, t1)
+        assert abs(frac - DUTY[zone]) < 0.12, f"zone {zone} from {t0} to {t1} ms: on {frac:.2f}"
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_default_walk_feedback_follows_distance(tmp_path, runtime):
+    _, events, _ = run(tmp_path, runtime)
+    assert check_feedback_follows(events) >= 3
+
+
+@pytest.mark.skipif(not TRACES, reason=f"shared data not found at {SHARED_DATA / 'hcsr04'}")
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("trace", TRACES, ids=lambda p: p.parent.name)
+def test_real_trace_feedback_follows_recording(tmp_path, runtime, trace):
+    data, events, problems = run(tmp_path, runtime, trace=trace)
+    assert problems == [], problems
+    pings = [e for e in events if e["kind"] == "ping"]
+    assert pings and pings[0]["t_ms"] < 100
+    assert events[-1]["kind"] == "end"
+    assert not [e for e in events if e["kind"] == "exception"], "the firmware crashed"
+    checked = check_feedback_follows(events)
+    assert checked >= 1, "no stretch of the recording was long enough to check"
+
+
+def test_scenario_errors_name_file_and_field(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"device": "blind_shoe",\n "inputs": [{"at_ms": 0, "part": "sonar", "cms": 3}]}')
+    with pytest.raises(sim.ScenarioError, match=r"bad.json: inputs\[0\]: unknown key\(s\) \['cms'\]"):
+        sim.load_scenario(bad)
+    bad.write_text('{"device": "blind_shoe",\n "inputs": [}')
+    with pytest.raises(sim.ScenarioError, match=r"bad.json:2:\d+: not valid JSON"):
+        sim.load_scenario(bad)
+    bad.write_text('{"device": "blind_shoe", "duraton_ms": 5}')
+    with pytest.raises(sim.ScenarioError, match="duraton_ms"):
+        sim.load_scenario(bad)
+
+
+def test_malformed_trace_rows_are_reported_not_fatal(tmp_path, capsys):
+    trace = tmp_path / "walk.csv"
+    trace.write_text("t_ms,distance_cm\n0,100\n100,abc\n200,90\n300,80\n")
+    rc = sim.main(["blind_shoe", "--trace", str(trace), "--runtime", "cpython", "--quiet",
+                   "--out", str(tmp_path / "e.jsonl")])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert "walk.csv:3" in err and "abc" in err, err
+
+
+def test_bad_config_is_reported_by_the_firmware(tmp_path):
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 1000,
+                                "config": {"blind_shoe": {"zones_cm": [10, 5, 30, 40]}}}))
+    for runtime in RUNTIMES:
+        _, events, _ = run(tmp_path / runtime, runtime, scenario=scen)
+        exc = [e for e in events if e["kind"] == "exception"]
+        assert exc and "zones_cm" in exc[0]["message"] and "config.json" in exc[0]["message"], exc

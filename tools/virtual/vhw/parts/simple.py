@@ -1,0 +1,56 @@
+"""Small virtual parts: a push button with contact bounce, a battery behind a divider."""
+
+from vhw import clock
+
+# Contact bounce of a cheap tactile switch: (offset us, level) steps after the press/release
+# edge, about 2 ms in all (tactile switches typically bounce for 1-5 ms).
+_BOUNCE = ((0, 1), (300, 0), (700, 1), (1200, 0), (2000, 1))
+
+
+class Button:
+    """A push button from the pin to GND (the pin's pull-up makes released read 1)."""
+
+    def __init__(self, board, gpio, name="button", bounce=True):
+        self.board = board
+        self.gpio = gpio
+        self.name = name
+        self.bounce = bounce
+        board.pin(gpio)
+        board.attach(name, self)
+
+    def press(self, hold_ms):
+        self._edge(0)
+        clock.after(hold_ms * 1000, self._release)
+
+    def _release(self):
+        self._edge(1)
+
+    def _edge(self, final):
+        if not self.bounce:
+            self.board.set_level(self.gpio, None if final else 0)
+            return
+        for offset, level in _BOUNCE:
+            value = final if level else (1 - final)
+            clock.after(offset, self._setter(value, final))
+
+    def _setter(self, value, final):
+        def set_level():
+            # released: nothing drives the pin (the pull-up decides); pressed: shorted to GND
+            self.board.set_level(self.gpio, None if value else 0)
+
+        return set_level
+
+
+class Battery:
+    """A battery measured through a resistor divider on an ADC pin."""
+
+    def __init__(self, board, gpio, volts=4.0, divider=2.0, name="battery"):
+        self.board = board
+        self.gpio = gpio
+        self.divider = divider
+        board.attach(name, self)
+        self.set_volts(volts)
+
+    def set_volts(self, volts):
+        self.volts = volts
+        self.board.analog[self.gpio] = volts / self.divider

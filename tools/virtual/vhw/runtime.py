@@ -1,0 +1,180 @@
+"""Put asyncio and ``time`` on the virtual clock, on either runtime. Call ``install()`` first.
+
+MicroPython: ``time.py`` next to this package already extends the built-in ``time``. asyncio is
+imported here and its tick functions are pointed at the never-wrapping asyncio view of the clock
+(the C task queue stamps tasks with the host's real counter, period 2**62, so the 2**30 device
+view would break its ordering at the wrap). The idle wait of the event loop
+(``IOQueue.wait_io_event``) advances the virtual clock instead of sleeping.
+
+CPython: ``time.py`` is loaded as the ``time`` module (the real one stays reachable as
+``_vhw_real_time``), asyncio gets an event loop whose ``time()`` is the virtual clock and whose
+selector advances it, and the MicroPython-only asyncio names the firmware uses (``sleep_ms``,
+``ThreadSafeFlag``, ``wait_for_ms``) are added. These shims are the only runtime differences.
+"""
+
+import sys
+
+from vhw import clock
+
+MICROPYTHON = sys.implementation.name == "micropython"
+_installed = [False]
+
+
+def _advance_waiting(target, poll):
+    """Advance to ``target`` (us) alarm by alarm; after each alarm ``poll()`` may say IO is ready."""
+    while clock.us < target:
+        nxt = clock.next_alarm()
+        step = target if nxt is None or nxt >= target else nxt
+        clock.advance_to(step)
+        if step < target and poll():
+            return
+
+
+def _install_micropython():
+    import asyncio
+    import asyncio.core as core
+    import time as vtime  # our time.py
+
+    _rt = vtime._rt
+    for mod in (core, asyncio):
+        mod.ticks = clock.async_ticks
+        mod.ticks_add = _rt.ticks_add
+        mod.ticks_diff = _rt.ticks_diff
+    original = core.IOQueue.wait_io_event
+
+    def wait_io_event(self, dt):
+        if dt == 0 or (dt < 0 and self.map and clock.end_us is None):
+            original(self, dt)
+            return
+        if dt < 0:
+            target = clock.end_us if clock.end_us is not None else clock.us + 3600 * 1000000
+        else:
+            target = (clock.us // 1000 + dt) * 1000
+        if not self.map:
+            _advance_waiting(target, _never)
+            return
+        waiting = len(self.map)
+
+        def poll():
+            original(self, 0)
+            return len(self.map) != waiting
+
+        original(self, 0)
+        if len(self.map) == waiting:
+            _advance_waiting(target, poll)
+
+    core.IOQueue.wait_io_event = wait_io_event
+
+
+
+# MicroPython: the C TaskQueue stamps tasks pushed without a key (create_task, Event.set, a
+# cancel) with the host's real tick counter, and Task.cancel compares keys with it. Keeping the
+# asyncio view of the virtual clock this far ahead of the real counter makes such tasks always
+# "due now" (they run next, in the order they were pushed) and lets cancel find sleeping tasks
+# "in the future", as on a board. The period of the unix port's ticks is 2**62, so no wrap.
+ASYNC_LEAD_MS = 1 << 40
+
+
+def async_base():
+    """The value the asyncio view of the clock starts from (see ASYNC_LEAD_MS)."""
+    if MICROPYTHON:
+        import time
+
+        return time._rt.ticks_ms() + ASYNC_LEAD_MS
+    return 0
+
+
+def _never():
+    return False
+
+
+def _install_cpython():
+    import asyncio
+    import importlib.util
+    import os
+    import selectors
+    import time as real_time
+
+    sys.modules["_vhw_real_time"] = real_time
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("time", os.path.join(here, "time.py"))
+    vtime = importlib.util.module_from_spec(spec)
+    sys.modules["time"] = vtime
+    spec.loader.exec_module(vtime)
+
+    class VirtualSelector(selectors.DefaultSelector):
+        def select(self, timeout=None):
+            ready = super().select(0)
+            if ready or timeout == 0:
+                return ready
+            if timeout is None:
+                target = clock.end_us if clock.end_us is not None else clock.us + 3600 * 1000000
+            else:
+                target = clock.us + int(timeout * 1000000 + 0.999999)
+            found = []
+
+            def poll():
+                found.extend(super(VirtualSelector, self).select(0))
+                return bool(found)
+
+            _advance_waiting(target, poll)
+            return found or super().select(0)
+
+    class VirtualLoop(asyncio.SelectorEventLoop):
+        def __init__(self):
+            super().__init__(VirtualSelector())
+
+        def time(self):
+            return clock.us / 1000000
+
+    class Policy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self):
+            return VirtualLoop()
+
+    asyncio.set_event_loop_policy(Policy())
+
+    async def sleep_ms(ms):
+        # MicroPython wakes a task on the ticks_ms grid (key = ticks_ms() + ms): do the same so
+        # both runtimes produce the same event log.
+        target_us = (clock.us // 1000 + max(0, ms)) * 1000
+        await asyncio.sleep((target_us - clock.us) / 1000000)
+
+    async def wait_for_ms(aw, ms):
+        return await asyncio.wait_for(aw, ms / 1000)
+
+    class ThreadSafeFlag:
+        """MicroPython's ThreadSafeFlag on CPython: set() from an IRQ wakes one waiter."""
+
+        def __init__(self):
+            self._event = asyncio.Event()
+
+        def set(self):
+            self._event.set()
+
+        def clear(self):
+            self._event.clear()
+
+        async def wait(self):
+            await self._event.wait()
+            self._event.clear()
+
+    asyncio.sleep_ms = sleep_ms
+    asyncio.wait_for_ms = wait_for_ms
+    asyncio.ThreadSafeFlag = ThreadSafeFlag
+
+
+def install():
+    if _installed[0]:
+        return
+    _installed[0] = True
+    if MICROPYTHON:
+        _install_micropython()
+    else:
+        _install_cpython()
+
+
+def run(coro):
+    """asyncio.run on the virtual clock, for tests."""
+    import asyncio
+
+    return asyncio.run(coro)
