@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python tools/install_stubs.py $(VENV)/mpstubs
+	mkdir -p $(VENV)/empty-venv  # pyright's firmware check: no host packages visible
 	@touch $@
 
 venv: $(STAMP)
