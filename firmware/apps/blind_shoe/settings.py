@@ -16,24 +16,22 @@ Change them in ``config.json`` on the board (or a scenario's ``config``), for ex
 - buzzer_hz 2700: the resonance of common 12 mm piezo buzzers (loudest per watt).
 """
 
-from kit import config as c
-
 SCHEMA = {
-    "lang": ("id", c.choice("id", "en")),
-    "sensor": ("hcsr04", c.choice("hcsr04", "jsn_sr04t")),
-    "zones_cm": ([40, 80, 140, 200], c.increasing(4, 5, 400)),
-    "zone_period_ms": ([0, 200, 450, 900], c.num_list(4, 0, 5000)),
-    "pulse_ms": (60, c.int_range(20, 500)),
-    "range_steps": ([0.5, 1.0, 1.5], c.num_list(3, 0.25, 2.0)),
-    "range_index": (1, c.int_range(0, 2)),
-    "mode": ("both", c.choice("both", "buzzer", "vibration")),
-    "period_ms": (60, c.int_range(60, 1000)),
-    "air_temp_c": (27, c.int_range(-20, 60)),
-    "fault_after": (5, c.int_range(1, 50)),
-    "buzzer_hz": (2700, c.int_range(100, 10000)),
-    "vibration_percent": (80, c.int_range(10, 100)),
-    "battery_divider": (2.0, c.num_range(1.0, 10.0)),
-    "battery_low_v": (3.5, c.num_range(2.5, 12.0)),
-    "battery_every_s": (10, c.int_range(1, 3600)),
-    "long_press_ms": (800, c.int_range(300, 5000)),
+    "lang": ("id", ("choice", "id", "en")),
+    "sensor": ("hcsr04", ("choice", "hcsr04", "jsn_sr04t")),
+    "zones_cm": ([40, 80, 140, 200], ("rising", 4, 5, 400)),
+    "zone_period_ms": ([0, 200, 450, 900], ("list", 4, 0, 5000)),
+    "pulse_ms": (60, ("int", 20, 500)),
+    "range_steps": ([0.5, 1.0, 1.5], ("list", 3, 0.25, 2.0)),
+    "range_index": (1, ("int", 0, 2)),
+    "mode": ("both", ("choice", "both", "buzzer", "vibration")),
+    "period_ms": (60, ("int", 60, 1000)),
+    "air_temp_c": (27, ("int", -20, 60)),
+    "fault_after": (5, ("int", 1, 50)),
+    "buzzer_hz": (2700, ("int", 100, 10000)),
+    "vibration_percent": (80, ("int", 10, 100)),
+    "battery_divider": (2.0, ("num", 1.0, 10.0)),
+    "battery_low_v": (3.5, ("num", 2.5, 12.0)),
+    "battery_every_s": (10, ("int", 1, 3600)),
+    "long_press_ms": (800, ("int", 300, 5000)),
 }

@@ -1,10 +1,17 @@
 """Settings: defaults merged with the board's ``config.json``, validated when loaded.
 
-Each setting is declared once with a checker; an invalid value raises ``ConfigError`` naming the
-file, the field and what would be valid, so a typo never reaches the device logic.
+Each setting is declared once as ``name: (default, rule)``; an invalid value raises
+``ConfigError`` naming the file, the field and what would be valid, so a typo never reaches the
+device logic. Rules are plain tuples (data, not closures: they cost little RAM):
 
-    SCHEMA = {"period_ms": (60, config.int_range(60, 1000))}
-    settings = config.load(SCHEMA, "/config.json")
+    ("int", lo, hi)            a whole number from lo to hi
+    ("num", lo, hi)            any number from lo to hi
+    ("choice", a, b, ...)      one of the listed values
+    ("list", n, lo, hi)        n numbers from lo to hi
+    ("rising", n, lo, hi)      n strictly increasing numbers from lo to hi
+
+    SCHEMA = {"period_ms": (60, ("int", 60, 1000))}
+    settings = config.load(SCHEMA, "config.json", "blind_shoe")
 """
 
 
@@ -12,63 +19,35 @@ class ConfigError(ValueError):
     pass
 
 
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
+def _num(v, whole):
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (not whole and isinstance(v, float))
 
 
-def _is_num(v):
-    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
-
-
-def int_range(lo, hi):
-    def check(v):
-        if not _is_int(v) or not lo <= v <= hi:
-            return "a whole number from %d to %d" % (lo, hi)
-        return None
-
-    return check
-
-
-def num_range(lo, hi):
-    def check(v):
-        if not _is_num(v) or not lo <= v <= hi:
-            return "a number from %s to %s" % (lo, hi)
-        return None
-
-    return check
-
-
-def choice(*options):
-    def check(v):
-        if v not in options:
-            return "one of " + ", ".join([repr(o) for o in options])
-        return None
-
-    return check
-
-
-def increasing(count, lo, hi):
-    def check(v):
-        if not isinstance(v, list) or len(v) != count or not all([_is_num(x) for x in v]):
-            return "a list of %d numbers" % count
-        for i in range(count):
-            if not lo <= v[i] <= hi or (i and v[i] <= v[i - 1]):
-                return "%d increasing numbers from %s to %s" % (count, lo, hi)
-        return None
-
-    return check
-
-
-def num_list(count, lo, hi):
-    def check(v):
-        if not isinstance(v, list) or len(v) != count:
-            return "a list of %d numbers from %s to %s" % (count, lo, hi)
-        for x in v:
-            if not _is_num(x) or not lo <= x <= hi:
-                return "a list of %d numbers from %s to %s" % (count, lo, hi)
-        return None
-
-    return check
+def problem(rule, v):
+    """None when ``v`` satisfies ``rule``, else the words for what would be valid."""
+    kind = rule[0]
+    if kind in ("int", "num"):
+        lo, hi = rule[1], rule[2]
+        if _num(v, kind == "int") and lo <= v <= hi:
+            return None
+        return "%s from %s to %s" % ("a whole number" if kind == "int" else "a number", lo, hi)
+    if kind == "choice":
+        if v in rule[1:]:
+            return None
+        return "one of " + ", ".join([repr(o) for o in rule[1:]])
+    if kind in ("list", "rising"):
+        n, lo, hi = rule[1], rule[2], rule[3]
+        ok = isinstance(v, list) and len(v) == n
+        for i in range(len(v) if ok else 0):
+            x = v[i]
+            if not _num(x, False) or not lo <= x <= hi or (kind == "rising" and i and x <= v[i - 1]):
+                ok = False
+        if ok:
+            return None
+        return "%d %snumbers from %s to %s" % (n, "increasing " if kind == "rising" else "", lo, hi)
+    raise ValueError("unknown rule %r" % (kind,))
 
 
 def validate(schema, values, source):
@@ -83,9 +62,9 @@ def validate(schema, values, source):
         if name not in schema:
             known = ", ".join(sorted(schema))
             raise ConfigError("%s: unknown field %r (known fields: %s)" % (source, name, known))
-        problem = schema[name][1](values[name])
-        if problem is not None:
-            raise ConfigError("%s: field %r is %r; it must be %s" % (source, name, values[name], problem))
+        words = problem(schema[name][1], values[name])
+        if words is not None:
+            raise ConfigError("%s: field %r is %r; it must be %s" % (source, name, values[name], words))
         out[name] = values[name]
     return out
 

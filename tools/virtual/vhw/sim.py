@@ -1,0 +1,143 @@
+"""Run one device's firmware on the virtual board (``simrun.py SPEC.json`` calls ``run``).
+
+Started by ``kampung sim`` (tools/kampung/sim.py) under MicroPython or CPython, with the
+virtual hardware, firmware/lib and firmware on the module path. The spec (JSON) says which
+device, chip, pins, config, scenario inputs and duration; this script writes the event log
+(JSON lines) to the spec's ``out`` file and the device's console to stdout.
+"""
+
+import builtins
+import os
+import sys
+
+from vhw import Reset, SimEnd, clock, devices, runtime
+from vhw import board as vboard
+
+
+def _console(board, echo):
+    real_print = builtins.print
+
+    def device_print(*args, **kwargs):
+        text = " ".join([str(a) for a in args])
+        board.emit("system", "log", "text", text)
+        if echo:
+            real_print(*args)
+
+    builtins.print = device_print
+    return real_print
+
+
+def _exception_text(exc):
+    try:
+        import io
+
+        buf = io.StringIO()
+        if hasattr(sys, "print_exception"):
+            sys.print_exception(exc, buf)
+        else:
+            import traceback
+
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
+        return buf.getvalue()
+    except Exception:  # noqa: BLE001 - best effort only
+        return repr(exc)
+
+
+def run(spec):
+    out = open(spec["out"], "w") if spec.get("out", "-") != "-" else sys.stdout
+    chip = spec.get("chip")
+    pins = spec["pins"]
+    board = vboard.install(vboard.Board(chip, pins, out))
+    board.log_pings = spec.get("log_pings", True)
+    base = runtime.async_base()
+    duration_us = spec["duration_ms"] * 1000
+    clock.reset(spec.get("start_ticks_ms", 0), base, duration_us)
+    parts = devices.wire(board, spec["device"], pins, spec.get("parts", {}))
+    for item in spec.get("inputs", []):
+        clock.at(item["at_ms"] * 1000, _input_applier(board, parts, item))
+    if spec.get("heap_probe"):
+        _probe_heap(board, spec.get("heap_probe"))
+    os.chdir(spec["flash"])
+    real_print = _console(board, spec.get("echo_console", True))
+    keep = set(sys.modules)
+    boots = 0
+    try:
+        while True:
+            boots += 1
+            board.emit("system", "boot", "n", boots, "cause", board.reset_cause)
+            for name in list(sys.modules):
+                if name not in keep:
+                    del sys.modules[name]
+            if runtime.MICROPYTHON:
+                import asyncio
+
+                asyncio.new_event_loop()  # a reset leaves no task of the previous boot behind
+            try:
+                if spec.get("no_firmware"):
+                    # benchmark baseline: the board alone, with the modules that are built in
+                    # (C, no heap) on a real ESP32 but Python on the virtual one
+                    __import__("machine")
+                    clock.advance_to(duration_us)
+                __import__("main")
+                clock.advance_to(duration_us)  # main returned: the board idles at the REPL
+            except Reset as r:
+                board.emit("system", "reset", "cause", r.cause, "why", r.why)
+                board.reset_cause = r.cause
+                _reset_board(board)
+                if r.sleep_ms:
+                    clock.advance(r.sleep_ms * 1000)
+                continue
+            except SimEnd:
+                raise
+            except Exception as e:  # noqa: BLE001 - the board would print it and stop at the REPL
+                board.emit("system", "exception", "type", type(e).__name__, "message", str(e))
+                real_print(_exception_text(e))
+                clock.advance_to(duration_us)
+    except SimEnd:
+        pass
+    board.emit("system", "end", "boots", boots)
+    builtins.print = real_print
+    if out is not sys.stdout:
+        out.close()
+
+
+def _probe_heap(board, every_ms):
+    """Benchmarks: every ``every_ms`` of device time collect garbage and record the live heap."""
+    import gc
+
+    peak = [0]
+
+    def probe():
+        gc.collect()
+        live = gc.mem_alloc()
+        if live > peak[0]:
+            peak[0] = live
+            board.emit("system", "heap", "live", live)
+        clock.after(every_ms * 1000, probe)
+
+    clock.after(every_ms * 1000, probe)
+
+
+def _reset_board(board):
+    for state in board.pins.values():
+        state.mode = None
+        state.pull = None
+        state.out = 0
+        if state.pwm is not None:
+            state.pwm = None
+        state.irq_handler = None
+        state.last_logged = None
+    clock.wdt_deadline = None
+
+
+def _input_applier(board, parts, item):
+    def apply():
+        fields = []
+        for key in ("trace", "cm", "fault", "volts", "press_ms", "state", "temp_c"):
+            if key in item:
+                fields.append(key)
+                fields.append(item[key])
+        board.emit(item.get("part", "?"), "input", *fields)
+        devices.apply(board, parts, item)
+
+    return apply
