@@ -84,6 +84,22 @@ def test_real_trace_feedback_follows_recording(tmp_path, runtime, trace):
     assert lat and max(lat) <= 60, f"pattern must follow within one 60 ms cycle: max {max(lat)} ms"
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_walk_starting_5s_before_the_tick_wrap(tmp_path, runtime):
+    scen = json.loads(sim.DEFAULT_SCENARIO["blind_shoe"].read_text())
+    scen["start_ticks_ms"] = (1 << 30) - 5000
+    scen["inputs"][0]["trace"] = str(sim.SCENARIOS / "walk.csv")
+    path = tmp_path / "wrap.json"
+    path.write_text(json.dumps(scen))
+    _, events, _ = run(tmp_path, runtime, scenario=path)
+    assert check_feedback_follows(events) >= 3
+    lat = latencies(events)
+    assert lat and max(lat) <= 60, lat
+    logs = [e["text"] for e in events if e["kind"] == "log"]
+    ticks = [int(t[1:t.index("]")]) for t in logs]
+    assert ticks[0] == (1 << 30) - 5000 and ticks[-1] < 30000, f"console ticks wrapped: {ticks}"
+
+
 def test_scenario_errors_name_file_and_field(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"device": "blind_shoe",\n "inputs": [{"at_ms": 0, "part": "sonar", "cms": 3}]}')

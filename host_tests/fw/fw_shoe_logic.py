@@ -65,6 +65,19 @@ def test_faults_need_several_in_a_row_and_clear_on_a_reading():
     check(shoe.fault_total == 5, shoe.fault_total)
 
 
+def test_covered_sensor_is_reported_as_blocked():
+    shoe = logic.ShoeLogic(settings(), diff)
+    states = feed(shoe, [20] * 90)  # 5.4 s at 2 cm: mud or a hand over the sensor
+    check(states[5] == 0 and states[-1] == logic.FAULT, "blocked after 5 s: %s" % states[-10:])
+    # first close median at reading 1 (t=60 ms); 5 s later is t=5060, i.e. reading 85 (5100 ms)
+    check(states.index(logic.FAULT) == 85, "at 5.1 s: %d" % states.index(logic.FAULT))
+    states = feed(shoe, [1000, 1000, 1000], t0=6000)
+    check(states[-1] == 2, "uncovered: back to zone 2, %s" % states)
+    shoe = logic.ShoeLogic(settings(), diff)
+    states = feed(shoe, [20] * 50 + [300] * 3 + [20] * 50)
+    check(logic.FAULT not in states, "the 5 s count restarts when it clears: %s" % states)
+
+
 def test_jsn_blind_zone_hold():
     shoe = logic.ShoeLogic(settings(sensor="jsn_sr04t"), diff)
     feed(shoe, [400, 300, 250, 250])

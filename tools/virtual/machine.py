@@ -301,8 +301,9 @@ class ADC:
     def _mv(self):
         board = _board.BOARD
         if self._unit == "adc2" and board.wlan_active:
-            # ESP-IDF: ADC2 is shared with the Wi-Fi driver; reads fail while Wi-Fi is on.
-            raise OSError(errno.EBUSY)
+            # ESP-IDF: ADC2 is shared with the Wi-Fi driver; a read times out while Wi-Fi is on
+            # (ESP_ERR_TIMEOUT, which the port raises as OSError ETIMEDOUT).
+            raise OSError(errno.ETIMEDOUT)
         volts = board.analog.get(self._gpio, 0.0)
         mv = int(volts * 1000 + 0.5)
         top = ADC._MAX_MV[self._atten]
@@ -338,7 +339,7 @@ class _I2CBase:
         dev = _board.BOARD.i2c_devices.get(self._bus, {}).get(addr)
         if dev is None:
             raise OSError(errno.ENODEV)
-        clock.advance((addr.bit_length() + 10) * 1000000 // self._freq)
+        clock.advance(10 * 1000000 // self._freq)  # START + address byte with its ACK
         return dev
 
     def scan(self):
@@ -497,6 +498,9 @@ class Timer:
 
     def init(self, *, mode=1, period=-1, freq=-1, tick_hz=1000, callback=None, hard=False):
         self.deinit()
+        old = _board.BOARD.timers.get(self._id)
+        if old is not None:
+            old.deinit()  # one hardware timer per id: a new Timer(id) replaces the old one
         if freq > 0:
             period_us = 1000000 // freq
         elif period > 0:
@@ -507,12 +511,14 @@ class Timer:
         self._period_us = period_us
         self._callback = callback
         self._handle = clock.after(period_us, self._fire)
+        _board.BOARD.timers[self._id] = self
 
     def _fire(self):
         if self._mode == Timer.PERIODIC:
             self._handle = clock.after(self._period_us, self._fire)
         else:
             self._handle = None
+            _board.BOARD.timers.pop(self._id, None)
         if self._callback is not None:
             self._callback(self)
 
@@ -523,6 +529,7 @@ class Timer:
         if self._handle is not None:
             clock.cancel(self._handle)
             self._handle = None
+            _board.BOARD.timers.pop(self._id, None)
 
 
 class WDT:

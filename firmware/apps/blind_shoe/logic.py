@@ -8,6 +8,8 @@ budget is one measurement period (60 ms by default) on top of the reading itself
 """
 
 FAR = 1000000  # "no echo" in the filter: further than anything (mm)
+BLOCKED_MM = 30  # a reading this close for BLOCKED_MS means the sensor is covered (mud, a hand)
+BLOCKED_MS = 5000
 
 # States besides the zone numbers 0..3 (0 = closest)
 CLEAR = 4
@@ -52,6 +54,7 @@ class ShoeLogic:
         self.state = CLEAR
         self.filtered = None
         self.last_close_at = None
+        self.blocked_since = None
 
     def _set_edges(self):
         step = self.ranges[self.range_index]
@@ -84,6 +87,13 @@ class ShoeLogic:
             else:
                 self.last_close_at = None
         self.filtered = None if med == FAR else med
+        if med <= BLOCKED_MM:
+            if self.blocked_since is None:
+                self.blocked_since = now
+            elif self.diff(now, self.blocked_since) >= BLOCKED_MS:
+                return self._set_state(FAULT)  # covered or blocked: same pattern as a fault
+        else:
+            self.blocked_since = None
         return self._set_state(self.zone_of(med))
 
     def fault(self, now):

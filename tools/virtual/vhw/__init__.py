@@ -19,7 +19,7 @@ class Reset(SystemExit):
     """The board resets (machine.reset, watchdog, deep sleep). ``cause`` is a machine constant."""
 
     def __init__(self, cause, sleep_ms=0, why=""):
-        SystemExit.__init__(self, why)
+        super().__init__(why)
         self.cause = cause
         self.sleep_ms = sleep_ms
         self.why = why

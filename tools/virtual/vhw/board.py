@@ -116,6 +116,7 @@ class Board:
         self.wlan_connected = False
         self.ap_available = True
         self.log_pings = True
+        self.timers = {}  # hardware timer id -> machine.Timer running on the clock
 
     # -- pins -------------------------------------------------------------------------------
     def pin(self, gpio):

@@ -119,6 +119,8 @@ def _probe_heap(board, every_ms):
 
 
 def _reset_board(board):
+    for timer in list(board.timers.values()):
+        timer.deinit()  # a reset stops the hardware timers
     for state in board.pins.values():
         state.mode = None
         state.pull = None
