@@ -131,3 +131,38 @@ def test_bad_config_is_reported_by_the_firmware(tmp_path):
         _, events, _ = run(tmp_path / runtime, runtime, scenario=scen)
         exc = [e for e in events if e["kind"] == "exception"]
         assert exc and "zones_cm" in exc[0]["message"] and "config.json" in exc[0]["message"], exc
+
+
+def test_language_setting_changes_device_texts(tmp_path):
+    for lang, words in (("id", "jangkauan 300 cm"), ("en", "range 300 cm")):
+        scen = json.loads(sim.DEFAULT_SCENARIO["blind_shoe"].read_text())
+        scen["config"]["blind_shoe"]["lang"] = lang
+        scen["inputs"][0]["trace"] = str(sim.SCENARIOS / "walk.csv")
+        path = tmp_path / f"{lang}.json"
+        path.write_text(json.dumps(scen))
+        _, events, _ = run(tmp_path / lang, "micropython", scenario=path)
+        logs = " | ".join(e["text"] for e in events if e["kind"] == "log")
+        assert words in logs, logs
+
+
+def test_flat_config_is_refused_not_ignored(tmp_path):
+    scen = tmp_path / "flat.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 500,
+                                "config": {"zones_cm": [60, 100, 150, 200]}}))
+    _, events, _ = run(tmp_path, "micropython", scenario=scen)
+    exc = [e for e in events if e["kind"] == "exception"]
+    assert exc and "'zones_cm'" in exc[0]["message"] and '"blind_shoe"' in exc[0]["message"], exc
+
+
+def test_cli_exit_codes_for_crash_and_missing_trace(tmp_path, capsys):
+    scen = tmp_path / "bad.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 500,
+                                "config": {"blind_shoe": {"pulse_ms": 5}}}))
+    assert sim.main(["blind_shoe", "--scenario", str(scen), "--quiet"]) == 3
+    assert "pulse_ms" in capsys.readouterr().err
+    assert sim.main(["blind_shoe", "--trace", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv not found" in capsys.readouterr().err
+    scen.write_text(json.dumps({"device": "blind_shoe", "inputs": [
+        {"at_ms": 0, "part": "sonar", "trace": "walk.csv"}]}))
+    assert sim.main(["blind_shoe", "--scenario", str(scen)]) == 2
+    assert "relative to the scenario file" in capsys.readouterr().err

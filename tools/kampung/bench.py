@@ -110,7 +110,7 @@ def bundle() -> dict:
             src = FIRMWARE / rel
             plain += src.stat().st_size
             out = Path(tmp) / "x.mpy"
-            subprocess.run([mpy, "-march=xtensawin", "-o", str(out), str(src)], check=True)
+            subprocess.run([mpy, "-march=xtensawin", "-s", rel, "-o", str(out), str(src)], check=True)
             compiled += out.stat().st_size
     return {"files": len(SHOE_FILES), "plain": plain, "mpy": compiled}
 

@@ -32,7 +32,10 @@ def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = ()) -> int
         if rel.as_posix() in keep_source:
             shutil.copyfile(path, target)
         else:
-            subprocess.run([tool, "-o", str(target.with_suffix(".mpy")), str(path)], check=True)
+            # -s: the source name stored in the .mpy; relative, so output does not depend on
+            # where the checkout lives
+            subprocess.run([tool, "-s", rel.as_posix(), "-o", str(target.with_suffix(".mpy")),
+                            str(path)], check=True)
         count += 1
     return count
 

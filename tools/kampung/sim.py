@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, traces
+from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
 
 SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
 DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json"}
@@ -72,8 +71,13 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     for item in inputs:
         if "trace" in item:
             tpath = Path(item["trace"])
-            if not tpath.is_absolute():
-                tpath = Path(scenario.get("_dir", ".")) / tpath
+            if not tpath.is_absolute() and "_dir" in scenario and tpath != trace:
+                tpath = Path(scenario["_dir"]) / tpath  # relative to the scenario file
+            if not tpath.is_file():
+                where = scenario.get("_source", "--trace")
+                raise ScenarioError(f"{where}: trace file {tpath} not found"
+                                    + (" (paths in a scenario are relative to the scenario file)"
+                                       if "_source" in scenario else ""))
             kwargs = {}
             if "column" in item:
                 kwargs["distance_column"] = item["column"]
@@ -162,27 +166,24 @@ def main(argv: list[str]) -> int:
         return 1
     if not args.quiet:
         print_summary(events, args, wall)
+    crashed = [e for e in events if e["kind"] == "exception"]
+    if crashed:
+        e = crashed[0]
+        print(f"kampung sim: the firmware stopped at {e['t_ms']} ms with {e['type']}: {e['message']}",
+              file=sys.stderr)
+        return 3
     return 0
 
 
 def print_summary(events: list[dict], args, wall: float) -> None:
     end = max((e["t_ms"] for e in events), default=0)
     print(f"{args.device} on {args.runtime}: {end / 1000:.1f} s of device time in {wall:.2f} s")
-    width = shutil.get_terminal_size((100, 20)).columns
-    shown = 0
-    for e in events:
-        if e["kind"] in ("ping",):
-            continue
-        if e["kind"] == "pwm" and shown > 60:
-            continue
-        extra = {k: v for k, v in e.items() if k not in ("t_ms", "part", "kind")}
-        text = ", ".join(f"{k}={v}" for k, v in extra.items())
-        print(f"{e['t_ms']:>8} ms  {e['part']:<10} {e['kind']:<9} {text}"[:width])
-        shown += 1
+    for line in summary.render(events):
+        print(line)
     counts: dict[str, int] = {}
     for e in events:
         key = f"{e['part']}/{e['kind']}"
         counts[key] = counts.get(key, 0) + 1
     print("events:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    if args.out:
-        print(f"event log: {args.out}")
+    print(f"full event log (every edge): {args.out}" if args.out else
+          "full event log (every edge, JSON lines): add --out FILE")

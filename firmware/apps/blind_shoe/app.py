@@ -15,7 +15,7 @@ import time
 from apps.blind_shoe import logic
 from apps.blind_shoe.settings import SCHEMA
 from drivers.hcsr04 import HCSR04, HCSR04Error
-from kit import config, feedback, log, store
+from kit import config, feedback, i18n, log, store
 
 PREFS = "shoe_prefs.json"  # range and mode chosen with the button survive a power cycle
 MODE_BITS = {"buzzer": feedback.BUZZER, "vibration": feedback.VIBRATION, "both": feedback.BOTH}
@@ -48,6 +48,7 @@ class Shoe:
         self.battery_logic = logic.Battery(int(s["battery_low_v"] * 1000))
         self.max_block_ms = self.sensor.timeout_us // 1000 + 2
         self.readings = 0
+        self.was_fault = False
 
     # -- one measurement cycle (no allocation in the steady state) ------------------------------
     def measure_once(self):
@@ -61,6 +62,11 @@ class Shoe:
             changed = self.logic.reading(now, mm)
         if changed:
             self.player.set_loop(self.logic.program())
+            if self.logic.state == logic.FAULT:
+                log.info(self.say("sensor_fault"))
+            elif self.was_fault:
+                log.info(self.say("sensor_ok"))
+            self.was_fault = self.logic.state == logic.FAULT
         return changed
 
     async def sense(self):
@@ -87,7 +93,7 @@ class Shoe:
             if event == "short":
                 self.player.play_once(self.logic.next_range())
                 self.settings["range_index"] = self.logic.range_index
-                log.info("range", self.logic.max_mm // 10, "cm")
+                log.info(self.say("range", self.logic.max_mm // 10))
                 self.save_prefs()
             elif event == "long":
                 mode = modes[(modes.index(self.settings["mode"]) + 1) % 3]
@@ -95,8 +101,11 @@ class Shoe:
                 self.outputs.mode = MODE_BITS[mode]
                 self.outputs.refresh()
                 self.player.play_once(self.logic.mode_confirm)
-                log.info("mode", mode)
+                log.info(self.say("mode", self.say(mode)))
                 self.save_prefs()
+
+    def say(self, key, *args):
+        return i18n.text(self.settings["lang"], key, *args)
 
     def save_prefs(self):
         s = self.settings
@@ -112,7 +121,7 @@ class Shoe:
         while True:
             mv = int(adc.read_uv() * divider) // 1000
             if self.battery_logic.reading(mv):
-                log.info("battery low", mv, "mV")
+                log.info(self.say("battery_low", mv))
             if self.battery_logic.low:
                 if low_every <= 0:
                     self.player.play_once(self.logic.battery_low)
@@ -136,7 +145,7 @@ def load_settings(path="config.json"):
 def main(hal, settings=None):
     shoe = Shoe(hal, settings if settings is not None else load_settings())
     s = shoe.settings
-    log.info("sepatu tunanetra:", hal.describe())
-    log.info("zones_cm", s["zones_cm"], "range x%s" % s["range_steps"][s["range_index"]],
-             "mode", s["mode"], "sensor", s["sensor"], "timeout_us", shoe.sensor.timeout_us)
+    log.info("sepatu tunanetra", shoe.say("pins"), hal.describe())
+    log.info(shoe.say("settings"), "zones_cm", s["zones_cm"], shoe.say("range", shoe.logic.max_mm // 10),
+             shoe.say("mode", shoe.say(s["mode"])), "sensor", s["sensor"])
     asyncio.run(shoe.run())

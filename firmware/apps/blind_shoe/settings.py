@@ -1,7 +1,8 @@
 """The shoe's settings: defaults, allowed values and where the defaults come from.
 
-Change them in ``config.json`` on the board (or a scenario's ``config``), for example
-``{"zones_cm": [30, 60, 100, 150]}`` to warn later. Sources for the defaults:
+Change them in ``config.json`` on the board (or a scenario's ``config``), inside the device's
+section, for example ``{"device": "blind_shoe", "blind_shoe": {"zones_cm": [30, 60, 100, 150]}}``
+to warn later. Sources for the defaults:
 
 - zones_cm [40, 80, 140, 200]: the closest zone (continuous signal) ends at 40 cm because the
   original Kampung IT shoe vibrated at 30-40 cm. 200 cm at a walking speed of about 1.3 m/s

@@ -163,15 +163,33 @@ class Board:
 
     # -- event log --------------------------------------------------------------------------
     def emit(self, part, kind, *fields):
-        """One event line: fields come as name, value, name, value... in the order to print."""
-        line = '{"t_ms": %d, "part": %s, "kind": %s' % (clock.us // 1000, fmt(part), fmt(kind))
+        """One event line: fields come as name, value, name, value... in the order to print.
+
+        Written piece by piece to the log file: no line-sized string is built, so the virtual
+        board does not fragment the small heap the firmware runs in."""
+        out = self.out
+        if out is None:
+            out = _Collect()
+        out.write('{"t_ms": %d, "part": ' % (clock.us // 1000))
+        out.write(fmt(part))
+        out.write(', "kind": ')
+        out.write(fmt(kind))
         for i in range(0, len(fields), 2):
-            line += ", %s: %s" % (fmt(fields[i]), fmt(fields[i + 1]))
-        line += "}"
-        if self.out is not None:
-            self.out.write(line + "\n")
-        else:
-            self.events.append(line)
+            out.write(", ")
+            out.write(fmt(fields[i]))
+            out.write(": ")
+            out.write(fmt(fields[i + 1]))
+        out.write("}\n")
+        if self.out is None:
+            self.events.append("".join(out.parts)[:-1])
+
+
+class _Collect:
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
 
 
 BOARD = Board()
