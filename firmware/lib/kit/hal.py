@@ -46,4 +46,6 @@ class Hal:
         return machine.ADC(machine.Pin(self.gpio(role)), atten=machine.ADC.ATTN_11DB)
 
     def describe(self):
-        return ", ".join(["%s=GPIO%d" % (r, self.pins[r]) for r in sorted(self.pins)])
+        """Yields "role=GPIOn" for every role, sorted (printed at boot, one at a time)."""
+        for role in sorted(self.pins):
+            yield "%s=GPIO%d" % (role, self.pins[role])

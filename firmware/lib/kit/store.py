@@ -28,11 +28,12 @@ def read_json(path, default=None):
     """The JSON in ``path``, or ``default`` when the file is missing. Bad JSON raises ValueError
     naming the file."""
     try:
-        with open(path) as f:
-            text = f.read()
+        f = open(path)
     except OSError:
         return default
     try:
-        return json.loads(text)
+        return json.load(f)  # parsed from the stream: no copy of the whole file in RAM
     except ValueError:
         raise ValueError("%s: not valid JSON" % path) from None
+    finally:
+        f.close()

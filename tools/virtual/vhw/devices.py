@@ -34,10 +34,12 @@ def apply(board, parts, item):
     if part is None:
         raise ValueError("scenario input for unknown part %r (parts: %s)" % (name, ", ".join(sorted(parts))))
     if isinstance(part, HCSR04):
-        if "samples" in item:
+        if "_trace" in item:
             from vhw import clock
 
-            part.set_trace(item["samples"], clock.us // 1000)
+            part.trace = item["_trace"]
+            part.trace_start_ms = clock.us // 1000
+            part._trace_i = 0
         elif "cm" in item:
             part.set_distance(item["cm"])
         elif "fault" in item:

@@ -54,7 +54,12 @@ def run(spec):
     clock.reset(spec.get("start_ticks_ms", 0), base, duration_us)
     parts = devices.wire(board, spec["device"], pins, spec.get("parts", {}))
     for item in spec.get("inputs", []):
+        if "samples" in item:
+            _compact_trace(item)
         clock.at(item["at_ms"] * 1000, _input_applier(board, parts, item))
+    import gc
+
+    gc.collect()  # the spec's lists are gone: the firmware starts on a tidy heap
     if spec.get("heap_probe"):
         _probe_heap(board, spec.get("heap_probe"))
     os.chdir(spec["flash"])
@@ -116,6 +121,16 @@ def _probe_heap(board, every_ms):
         clock.after(every_ms * 1000, probe)
 
     clock.after(every_ms * 1000, probe)
+
+
+def _compact_trace(item):
+    """[[t_ms, cm or None], ...] -> two int arrays (t_ms, mm with -1 = no echo)."""
+    from array import array
+
+    samples = item.pop("samples")
+    times = array("i", [s[0] for s in samples])
+    mms = array("i", [-1 if s[1] is None else int(s[1] * 10 + 0.5) for s in samples])
+    item["_trace"] = (times, mms)
 
 
 def _reset_board(board):

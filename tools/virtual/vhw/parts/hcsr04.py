@@ -13,6 +13,8 @@ shorted or latched module), ``None`` (working).
 
 Where the distance comes from: a constant (``set_distance``) or a trace of (t_ms, cm or None)
 samples, held from one sample to the next (zero-order hold), as recorded by a real sensor.
+Distances are kept in whole millimetres and traces in two compact arrays, so the part neither
+allocates per ping nor fragments the small heap the firmware runs in.
 """
 
 from vhw import clock
@@ -34,17 +36,20 @@ class HCSR04:
         self.name = name
         self.variant = variant
         self.min_cm, self.max_cm, self.blind_cm = VARIANTS[variant]
+        self._min_mm = int(self.min_cm * 10)
+        self._max_mm = int(self.max_cm * 10)
+        self._blind_mm = int(self.blind_cm * 10)
         self.temp_c = temp_c
         self.fault = None
-        self.distance_cm = None
-        self.trace = None  # list of [t_ms, cm or None]
+        self.distance_mm = -1  # -1: nothing in range
+        self.trace = None  # (array of t_ms, array of mm with -1 = no echo)
         self.trace_start_ms = 0
         self._trace_i = 0
         self.rise_us = -1
         self.fall_us = -1
         self._trig_high_at = None
         self.pings = 0
-        self._cached_cm = None
+        self._cached_mm = -1
         self._cached_temp = None
         self._cached_width = 0
         self.trig = board.pin(trig)
@@ -57,27 +62,24 @@ class HCSR04:
     # -- inputs from the scenario -------------------------------------------------------------
     def set_distance(self, cm):
         self.trace = None
-        self.distance_cm = cm
-
-    def set_trace(self, samples, start_ms):
-        self.trace = samples
-        self.trace_start_ms = start_ms
-        self._trace_i = 0
+        self.distance_mm = -1 if cm is None else int(cm * 10 + 0.5)
 
     def distance_now(self):
+        """Distance in mm the sensor sees now, -1 for nothing (before the trace starts too)."""
         if self.trace is None:
-            return self.distance_cm
+            return self.distance_mm
         t = clock.us // 1000 - self.trace_start_ms
-        samples = self.trace
+        times, mms = self.trace
+        n = len(times)
         i = self._trace_i
-        if i >= len(samples) or samples[i][0] > t:
+        if i >= n or times[i] > t:
             i = 0  # time went back (a reset re-reads from the start)
-        while i + 1 < len(samples) and samples[i + 1][0] <= t:
+        while i + 1 < n and times[i + 1] <= t:
             i += 1
         self._trace_i = i
-        if not samples or samples[i][0] > t:
-            return None
-        return samples[i][1]
+        if not n or times[i] > t:
+            return -1
+        return mms[i]
 
     # -- electrical behaviour -----------------------------------------------------------------
     def _on_trig(self, value):
@@ -91,26 +93,26 @@ class HCSR04:
             return  # datasheet: TRIG needs a 10 us high pulse
         if self.fault is not None or self.rise_us <= now < self.fall_us or now < self.rise_us:
             return  # a cycle is running: the module ignores the trigger
-        cm = self.distance_now()
-        if cm is not None and (cm < self.blind_cm or cm > self.max_cm):
-            cm = None
-        if cm is None:
+        mm = self.distance_now()
+        if mm < self._blind_mm or mm > self._max_mm:
+            mm = -1
+        if mm < 0:
             width = NO_ECHO_US
-        elif cm == self._cached_cm and self.temp_c == self._cached_temp:
+        elif mm == self._cached_mm and self.temp_c == self._cached_temp:
             width = self._cached_width  # same distance as last time: no float maths, no allocation
         else:
-            d = cm if cm >= self.min_cm else self.min_cm
-            # 2 * d / c with d in cm and c in m/s -> us; c from the air temperature
+            d = mm if mm >= self._min_mm else self._min_mm
+            # round trip 2 * d / c, d in mm, c in mm/s (from the air temperature) -> us
             c_mm_s = 331300 + 606 * int(self.temp_c * 1000) // 1000
-            width = int(d * 20000000) // c_mm_s
-            self._cached_cm = cm
+            width = d * 2000000 // c_mm_s
+            self._cached_mm = mm
             self._cached_temp = self.temp_c
             self._cached_width = width
         self.rise_us = now + ECHO_DELAY_US
         self.fall_us = self.rise_us + width
         self.pings += 1
         if self.board.log_pings:
-            self.board.emit(self.name, "ping", "cm", cm)
+            self.board.emit(self.name, "ping", "cm", None if mm < 0 else mm / 10)
 
     def level(self, gpio):
         if self.fault == "unplugged":
