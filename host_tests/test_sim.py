@@ -73,6 +73,7 @@ def test_default_walk_feedback_follows_distance(tmp_path, runtime):
 @pytest.mark.parametrize("trace", TRACES, ids=lambda p: p.parent.name)
 def test_real_trace_feedback_follows_recording(tmp_path, runtime, trace):
     data, events, problems = run(tmp_path, runtime, trace=trace)
+    _TRACE_LOGS[(trace, runtime)] = data
     assert problems == [], problems
     pings = [e for e in events if e["kind"] == "ping"]
     assert pings and pings[0]["t_ms"] < 100
@@ -100,10 +101,26 @@ def test_walk_starting_5s_before_the_tick_wrap(tmp_path, runtime):
     assert ticks[0] == (1 << 30) - 5000 and ticks[-1] < 30000, f"console ticks wrapped: {ticks}"
 
 
+_TRACE_LOGS: dict = {}
+
+
+@pytest.mark.skipif(not TRACES, reason=f"shared data not found at {SHARED_DATA / 'hcsr04'}")
+@pytest.mark.parametrize("trace", TRACES, ids=lambda p: p.parent.name)
+def test_runtimes_agree_on_real_traces(tmp_path, trace):
+    # found by a break-it session: CPython ran same-millisecond tasks in another order than
+    # MicroPython, and long_plateaus drifted apart after 512 s
+    logs = []
+    for runtime in RUNTIMES:
+        if (trace, runtime) not in _TRACE_LOGS:
+            _TRACE_LOGS[(trace, runtime)] = run(tmp_path / runtime, runtime, trace=trace)[0]
+        logs.append(_TRACE_LOGS[(trace, runtime)])
+    assert logs[0] == logs[1], "MicroPython and CPython must write the same event log"
+
+
 def test_scenario_errors_name_file_and_field(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"device": "blind_shoe",\n "inputs": [{"at_ms": 0, "part": "sonar", "cms": 3}]}')
-    with pytest.raises(sim.ScenarioError, match=r"bad.json: inputs\[0\]: unknown key\(s\) \['cms'\]"):
+    with pytest.raises(sim.ScenarioError, match=r"bad.json: inputs\[0\]: unknown key 'cms'; valid: \['cm',"):
         sim.load_scenario(bad)
     bad.write_text('{"device": "blind_shoe",\n "inputs": [}')
     with pytest.raises(sim.ScenarioError, match=r"bad.json:2:\d+: not valid JSON"):
@@ -111,6 +128,69 @@ def test_scenario_errors_name_file_and_field(tmp_path):
     bad.write_text('{"device": "blind_shoe", "duraton_ms": 5}')
     with pytest.raises(sim.ScenarioError, match="duraton_ms"):
         sim.load_scenario(bad)
+
+
+BAD_SCENARIOS = [
+    # found by a break-it session: each of these gave a traceback, a silent reinterpretation,
+    # a hang or an exit code of 0
+    ('{"inputs":[{"at_ms":100,"part":"sonr","cm":30}]}', "inputs[0]: part 'sonr'"),
+    ('{"inputs":[{"at_ms":100,"part":"sonar","cm":"near"}]}', "'cm' is 'near'"),
+    ('{"inputs":[{"at_ms":1,"part":"battery"}]}', "exactly one of ['volts']"),
+    ('{"inputs":[{"at_ms":1,"part":"button","press_ms":"long"}]}', "'press_ms' is 'long'"),
+    ('{"inputs":[{"at_ms":1,"part":"button","trace":"x.csv"}]}', "unknown key 'trace'"),
+    ('{"inputs":[{"at_ms":0,"part":"sonar","fault":"smoke"}]}', "'fault' is 'smoke'"),
+    ('{"inputs":[{"at_ms":0,"part":"sonar","cm":NaN}]}', "NaN is not a JSON number"),
+    ('{"duration_ms":"abc"}', "'duration_ms' is 'abc'"),
+    ('{"duration_ms":0}', "'duration_ms' is 0"),
+    ('{"duration_ms":-500}', "'duration_ms' is -500"),
+    ('{"duration_ms":100000000000}', "one day"),
+    ('{"start_ticks_ms":5.5}', "'start_ticks_ms' is 5.5"),
+    ('{"start_ticks_ms":1073741830}', "wrap at 2**30"),
+    ('{"inputs":5}', "'inputs' must be a JSON list"),
+    ('{"config":[1,2]}', "'config' must be a JSON object"),
+    ('{"parts":[1]}', "'parts' must be a JSON object"),
+    ('{"parts":{"sonnar":{}}}', "'sonnar' is not a part"),
+    ('{"parts":{"sonar":{"variant":"srf05"}}}', "'variant' is 'srf05'"),
+    ('{"config":{"device":"kandig"}}', "'device' comes from the scenario"),
+    ('{"inputs":[{"at_ms":0,"part":"door_button","press_ms":5}]}', "has no part 'door_button'"),
+]
+
+
+@pytest.mark.parametrize("text,words", BAD_SCENARIOS, ids=[w for _, w in BAD_SCENARIOS])
+def test_bad_scenarios_are_refused_before_running(tmp_path, capsys, text, words):
+    scen = tmp_path / "s.json"
+    scen.write_text(text)
+    assert sim.main(["blind_shoe", "--scenario", str(scen), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "s.json" in err and words in err and "Traceback" not in err, err
+
+
+def test_bad_files_and_paths_are_clear_errors(tmp_path, capsys):
+    binary = tmp_path / "g.json"
+    binary.write_bytes(b"\x00\xff\xfe")
+    assert sim.main(["blind_shoe", "--scenario", str(binary)]) == 2
+    assert "UTF-8" in capsys.readouterr().err
+    assert sim.main(["blind_shoe", "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert sim.main(["blind_shoe", "--trace", str(tmp_path)]) == 2
+    assert "not found" in capsys.readouterr().err
+    wild = tmp_path / "wild.csv"
+    wild.write_text("timestamp,distance\n1750000000.0,50\n1750000000.1,40\n4102444800.0,45\n")
+    assert sim.main(["blind_shoe", "--trace", str(wild)]) == 2
+    assert "more than a day" in capsys.readouterr().err
+    assert sim.main(["blind_shoe", "--duration-ms", "-100"]) == 2
+
+
+def test_cpython_tracebacks_stay_out_of_the_event_log(tmp_path):
+    # found by a break-it session: CPython's traceback module printed through the console
+    # hook, so host paths landed in the event log as device 'log' lines
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"duration_ms": 500, "config": {"blind_shoe": {"pulse_ms": 5}}}))
+    logs = []
+    for runtime in RUNTIMES:
+        _, events, _ = run(tmp_path / runtime, runtime, scenario=scen)
+        logs.append([e for e in events if e["kind"] in ("log", "exception")])
+    assert logs[0] == logs[1], logs
 
 
 def test_malformed_trace_rows_are_reported_not_fatal(tmp_path, capsys):

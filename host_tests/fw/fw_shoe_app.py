@@ -47,7 +47,7 @@ def test_zone_rhythm_is_exact_while_measuring():
     ons = [e[0] for e in edges if e[1] == 1]
     offs = [e[0] for e in edges if e[1] == 0]
     periods = [ons[i + 1] - ons[i] for i in range(len(ons) - 1)]
-    widths = [offs[i] - ons[i] for i in range(min(len(ons), len(offs))) if offs[i] > ons[i]]
+    widths = [min([f for f in offs if f > on]) - on for on in ons if [f for f in offs if f > on]]
     check(len(periods) >= 8 and set(periods) == {450}, "periods %s" % periods)
     check(set(widths) == {60}, "pulse widths %s" % widths)
     pings = fwhelp.events("ping", "sonar")
@@ -145,6 +145,40 @@ def test_button_cycles_range_and_mode_and_remembers():
     VirtualHCSR04(board2, 13, 34)
     shoe2 = app.Shoe(Hal({"pins": PINS}), config.validate(SCHEMA, {}, "test"))
     check(shoe2.logic.range_index == 2 and shoe2.settings["mode"] == "buzzer", "prefs reloaded")
+
+
+def test_corrupt_prefs_fall_back_to_defaults():
+    # found by a break-it session: a cut write of the prefs file stopped the shoe at boot
+    for content in ('{"range_index": 1', '{"range_index": 1.0, "mode": "loud"}', "[]"):
+        setup()
+        with open(app.PREFS, "w") as f:
+            f.write(content)
+        board = fwhelp.fresh_board(None, PINS)
+        VirtualHCSR04(board, 13, 34)
+        shoe = app.Shoe(Hal({"pins": PINS}), config.validate(SCHEMA, {}, "test"))
+        check(shoe.logic.range_index == 1 and shoe.settings["mode"] == "both", content)
+
+
+def test_reminders_never_cover_an_obstacle_warning():
+    # found by a break-it session: the battery reminder replaced the continuous warning for 1 s
+    board, sonar, button, battery, shoe = setup(battery_every_s=1)
+    sonar.set_distance(30.0)
+    battery.set_volts(3.3)
+    fwhelp.run(shoe.run, 5000)
+    edges = buzzer_edges(1000)
+    check(edges == [] or all(e[1] == 1 and e[2] == 2700 for e in edges), "continuous: %s" % edges)
+
+
+def test_a_warning_cuts_a_confirmation_short():
+    board, sonar, button, battery, shoe = setup()
+    sonar.set_distance(None)
+    clock.at(1000000, lambda: button.press(150))
+    clock.at(1250000, lambda: sonar.set_distance(30.0))
+    fwhelp.run(shoe.run, 3000)
+    confirms = [e for e in buzzer_edges(1000) if e[1] and e[2] == logic.TONE_INFO]
+    cont = [e for e in buzzer_edges(1250) if e[1] and e[2] == 2700]
+    check(cont and cont[0][0] < 1450, "warning within a cycle of the obstacle: %s" % cont)
+    check(all(e[0] < cont[0][0] for e in confirms), "no confirmation beep after it: %s" % confirms)
 
 
 def test_low_battery_pattern():

@@ -78,14 +78,38 @@ def test_covered_sensor_is_reported_as_blocked():
     check(logic.FAULT not in states, "the 5 s count restarts when it clears: %s" % states)
 
 
-def test_jsn_blind_zone_hold():
+def test_jsn_blind_zone_keeps_warning_while_the_object_stays():
+    # found by a break-it session: at exactly 30 cm the hold never started, and a held warning
+    # went silent after 2 s with the walker standing 10 cm from a wall
     shoe = logic.ShoeLogic(settings(sensor="jsn_sr04t"), diff)
-    feed(shoe, [400, 300, 250, 250])
-    check(shoe.state == 0, shoe.state)
-    # the object moved into the blind zone: no echo, but the shoe keeps warning for 2 s
-    states = feed(shoe, [None] * 40, t0=240)  # last close reading at t=180; 60 ms steps
-    check(states[:30] == [0] * 30, "held until 2 s after it: %s" % states)
-    check(states[-1] == logic.CLEAR, "released after 2 s: %s" % states)
+    feed(shoe, [1000, 600, 450, 350, 300, 300])
+    states = feed(shoe, [None] * 150, t0=360)  # 9 s of no echo: the object is in the blind zone
+    check(states == [0] * 150, "closest-zone warning all along: %s" % states[-5:])
+    states = feed(shoe, [None] * 30, t0=360 + 150 * 60)
+    check(states[-1] == logic.FAULT, "after 10 s of silence: the fault pattern, never silence")
+    states = feed(shoe, [1200, 1200, 1200], t0=20000)
+    check(states[-1] == 2, "an echo from further away ends it: %s" % states)
+
+
+def test_jsn_walk_into_the_blind_zone():
+    shoe = logic.ShoeLogic(settings(sensor="jsn_sr04t"), diff)
+    # 150 cm -> 10 cm at 1.3 m/s (78 mm per 60 ms), the sensor goes blind under 20 cm
+    readings = []
+    mm = 1500
+    while mm > 100:
+        readings.append(mm if mm >= 200 else None)
+        mm -= 78
+    states = feed(shoe, readings + [None] * 100)
+    check(logic.CLEAR not in states[8:], "never silent on the way in: %s" % states)
+
+
+def test_jsn_walking_away_in_open_space_is_not_held():
+    shoe = logic.ShoeLogic(settings(sensor="jsn_sr04t"), diff)
+    states = feed(shoe, [1000, 1000, 1000, 1500, 1500, None, None, None])
+    check(states[-1] == logic.CLEAR, "no echo after a far reading is a clear path: %s" % states)
+
+
+def test_hcsr04_no_echo_is_clear():
     plain = logic.ShoeLogic(settings(), diff)
     feed(plain, [250, 250, 250])
     states = feed(plain, [None, None], t0=180)
@@ -94,10 +118,11 @@ def test_jsn_blind_zone_hold():
 
 def test_blind_zone_hold_across_the_tick_wrap():
     shoe = logic.ShoeLogic(settings(sensor="jsn_sr04t"), diff)
-    t0 = PERIOD - 100
+    t0 = PERIOD - 3000
     feed(shoe, [250, 250, 250], t0=t0)
-    states = feed(shoe, [None] * 10, t0=t0 + 180)
-    check(states == [0] * 10, "the 2 s hold must survive the wrap: %s" % states)
+    states = feed(shoe, [None] * 180, t0=t0 + 180)
+    check(states[:160] == [0] * 160, "held across the wrap: %s" % states[:5])
+    check(states[-1] == logic.FAULT, "and the 10 s limit counts across it too: %s" % states[-3:])
 
 
 def test_patterns_code_distance_as_pulse_rate():
@@ -128,12 +153,30 @@ def test_bad_settings_name_the_field():
             check(word in str(e) and "test" in str(e), str(e))
         else:
             raise AssertionError("accepted %s" % over)
+    from apps.blind_shoe import settings as shoe_settings
+
+    # found by a break-it session: [60, ...] validated and then silenced the closest zone
+    for periods in ([60, 200, 450, 900], [0, 50, 450, 900], [0, 900, 450, 200], [30, 200, 450, 900]):
+        try:
+            shoe_settings.check(settings(zone_period_ms=periods), "config.json [blind_shoe]")
+        except config.ConfigError as e:
+            check("config.json [blind_shoe]" in str(e) and "zone_period_ms" in str(e), str(e))
+        else:
+            raise AssertionError("accepted zone_period_ms %s" % periods)
     try:
-        logic.ShoeLogic(settings(zone_period_ms=[0, 50, 450, 900]), diff)
-    except ValueError as e:
-        check("pulse_ms" in str(e), str(e))
+        settings(zone_period_ms=[0, 200.5, 450, 900])
+    except config.ConfigError as e:
+        check("whole numbers" in str(e), str(e))
     else:
-        raise AssertionError("a period shorter than the pulse must be refused")
+        raise AssertionError("a fractional period must be refused")
+    try:
+        shoe_settings.check(settings(sensor="jsn_sr04t", zones_cm=[5, 6, 7, 8],
+                                     range_steps=[0.25, 0.25, 0.25]), "c")
+    except config.ConfigError as e:
+        check("zones_cm" in str(e) and "JSN" in str(e), str(e))
+    else:
+        raise AssertionError("a JSN range inside its blind zone must be refused")
+    check(shoe_settings.check(settings(), "c")["pulse_ms"] == 60, "defaults pass")
 
 
 def test_button_debounce_short_and_long():

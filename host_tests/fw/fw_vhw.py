@@ -198,3 +198,12 @@ def test_deepsleep_and_reset_are_resets():
     e = raises(Reset, machine.reset)
     check(e.cause == machine.HARD_RESET, e.cause)
     check(len(machine.unique_id()) == 6, machine.unique_id())
+
+
+def test_sleep_takes_whole_numbers_like_the_port():
+    # found by a break-it session: sleep_ms(1.5) made the virtual clock a float and the next
+    # ticks_ms() failed far from the cause; the real port raises at once
+    fwhelp.fresh_board()
+    raises(TypeError, lambda: time.sleep_ms(1.5), "int")
+    raises(TypeError, lambda: time.sleep_us(2.0), "int")
+    check(isinstance(time.ticks_ms(), int), "clock still whole")

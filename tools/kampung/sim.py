@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -29,27 +30,112 @@ class ScenarioError(ValueError):
     pass
 
 
-def load_scenario(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read scenario ({e.strerror})") from e
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from e
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+MAX_DURATION_MS = 24 * 3600 * 1000  # a day of device time; longer runs are surely a mistake
+TICKS_PERIOD = 1 << 30
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+# What each kind of part accepts as an input: key -> (check, words for the valid values)
+_CM = (lambda v: v is None or (_is_num(v) and 0 <= v <= 1000), "a distance in cm (0-1000) or null")
+_INPUTS = {
+    "sonar": {"trace": (lambda v: isinstance(v, str) and v != "", "a CSV file name"),
+              "column": (lambda v: isinstance(v, (str, int)), "a column name or index"),
+              "no_echo": (lambda v: True, "no-echo values"),
+              "cm": _CM,
+              "fault": (lambda v: v in (None, "unplugged", "stuck_high"), "null, 'unplugged' or 'stuck_high'"),
+              "temp_c": (lambda v: _is_num(v) and -40 <= v <= 85, "degrees C from -40 to 85")},
+    "button": {"press_ms": (lambda v: _is_int(v) and 1 <= v <= 600000, "ms held, 1-600000")},
+    "battery": {"volts": (lambda v: _is_num(v) and 0 <= v <= 30, "volts from 0 to 30")},
+    "wifi": {"state": (lambda v: v in ("up", "down"), "'up' or 'down'")},
+}
+_ACTIONS = {"sonar": ("trace", "cm", "fault", "temp_c"), "button": ("press_ms",),
+            "battery": ("volts",), "wifi": ("state",)}
+_PARTS = {"sonar": {"variant": (lambda v: v in ("hcsr04", "jsn_sr04t"), "'hcsr04' or 'jsn_sr04t'"),
+                    "temp_c": _INPUTS["sonar"]["temp_c"], "cm": _CM,
+                    "fault": _INPUTS["sonar"]["fault"]},
+          "battery": {"volts": _INPUTS["battery"]["volts"],
+                      "divider": (lambda v: _is_num(v) and 1 <= v <= 20, "a ratio from 1 to 20")},
+          "button": {"bounce": (lambda v: isinstance(v, bool), "true or false")}}
+
+
+def part_kind(name: str) -> str:
+    return "button" if name == "button" or name.endswith("_button") else name
+
+
+def _check_keys(where: str, item: dict, rules: dict) -> None:
+    for key, value in item.items():
+        if key not in rules:
+            raise ScenarioError(f"{where}: unknown key {key!r}; valid: {sorted(rules)}")
+        ok, words = rules[key]
+        if not ok(value):
+            raise ScenarioError(f"{where}: {key!r} is {value!r}; it must be {words}")
+
+
+def validate_scenario(data, path) -> None:
+    """Check every field and input before anything runs: errors name the file, the field or
+    input index, and what would be valid."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a JSON object")
     unknown = set(data) - KNOWN_KEYS
     if unknown:
         raise ScenarioError(f"{path}: unknown field(s) {sorted(unknown)}; known: {sorted(KNOWN_KEYS)}")
+    if "duration_ms" in data and not (_is_int(data["duration_ms"]) and 0 < data["duration_ms"] <= MAX_DURATION_MS):
+        raise ScenarioError(f"{path}: 'duration_ms' is {data['duration_ms']!r}; it must be a whole "
+                            f"number from 1 to {MAX_DURATION_MS} (one day)")
+    if "start_ticks_ms" in data and not (_is_int(data["start_ticks_ms"]) and 0 <= data["start_ticks_ms"] < TICKS_PERIOD):
+        raise ScenarioError(f"{path}: 'start_ticks_ms' is {data['start_ticks_ms']!r}; it must be a whole "
+                            f"number from 0 to {TICKS_PERIOD - 1} (the ESP32's ticks wrap at 2**30)")
+    for key, kind in (("config", dict), ("parts", dict), ("inputs", list), ("device", str),
+                      ("board", str), ("description", str), ("log_pings", bool)):
+        if key in data and not isinstance(data[key], kind):
+            raise ScenarioError(f"{path}: {key!r} must be a JSON {'object' if kind is dict else kind.__name__}")
+    if "device" in data.get("config", {}):
+        raise ScenarioError(f"{path}: config: 'device' comes from the scenario's own 'device' field")
+    for name, settings in data.get("parts", {}).items():
+        rules = _PARTS.get(part_kind(name))
+        if rules is None or not isinstance(settings, dict):
+            raise ScenarioError(f"{path}: parts: {name!r} is not a part with settings; parts with "
+                                f"settings: sonar, battery, button (an object each)")
+        _check_keys(f"{path}: parts.{name}", settings, rules)
     for i, item in enumerate(data.get("inputs", [])):
         where = f"{path}: inputs[{i}]"
         if not isinstance(item, dict) or "part" not in item or "at_ms" not in item:
-            raise ScenarioError(f"{where}: each input needs 'at_ms' and 'part'")
-        if not isinstance(item["at_ms"], int) or item["at_ms"] < 0:
+            raise ScenarioError(f"{where}: each input is an object with 'at_ms' and 'part'")
+        if not _is_int(item["at_ms"]) or not 0 <= item["at_ms"] <= MAX_DURATION_MS:
             raise ScenarioError(f"{where}: 'at_ms' must be a whole number >= 0, not {item['at_ms']!r}")
-        bad = set(item) - INPUT_KEYS
-        if bad:
-            raise ScenarioError(f"{where}: unknown key(s) {sorted(bad)}; known: {sorted(INPUT_KEYS)}")
+        kind = part_kind(str(item["part"]))
+        if kind not in _INPUTS:
+            raise ScenarioError(f"{where}: part {item['part']!r} takes no inputs; parts: "
+                                f"{', '.join(sorted(_INPUTS))} (or a role ending in _button)")
+        rest = {k: v for k, v in item.items() if k not in ("at_ms", "part")}
+        _check_keys(where, rest, _INPUTS[kind])
+        actions = [k for k in rest if k in _ACTIONS[kind]]
+        if len(actions) != 1:
+            raise ScenarioError(f"{where}: a {kind} input needs exactly one of {list(_ACTIONS[kind])}")
+
+
+def load_scenario(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read scenario ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not a text file (JSON must be UTF-8): {e.reason}") from e
+    except ValueError as e:
+        msg = f":{e.lineno}:{e.colno}: not valid JSON: {e.msg}" if isinstance(e, json.JSONDecodeError) else f": {e}"
+        raise ScenarioError(f"{path}{msg}") from e
+    validate_scenario(data, path)
     data["_dir"] = str(path.parent)
     data["_source"] = str(path)
     return data
@@ -67,6 +153,18 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     if trace is not None:
         inputs = [i for i in inputs if "trace" not in i]
         inputs.insert(0, {"at_ms": 0, "part": "sonar", "trace": str(trace)})
+    available = {"wifi"} | {r for r in pins if part_kind(r) == "button"}
+    available |= {"sonar"} if {"sonar_trig", "sonar_echo"} <= set(pins) else set()
+    available |= {"battery"} if "battery" in pins else set()
+    where = scenario.get("_source", "scenario")
+    for i, item in enumerate(inputs):
+        if item["part"] not in available:
+            raise ScenarioError(f"{where}: inputs[{i}]: {device} on {board} has no part {item['part']!r}; "
+                                f"its parts: {', '.join(sorted(available))}")
+    for name in scenario.get("parts", {}):
+        if name not in available:
+            raise ScenarioError(f"{where}: parts: {device} on {board} has no part {name!r}; "
+                                f"its parts: {', '.join(sorted(available))}")
     end_ms = 0
     for item in inputs:
         if "trace" in item:
@@ -88,7 +186,12 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
                 problems.extend(tr.problems)
             item["samples"] = [[t, None if cm is None else round(cm, 1)] for t, cm in tr.samples]
             item["trace"] = tpath.name
-            end_ms = max(end_ms, item["at_ms"] + (tr.samples[-1][0] if tr.samples else 0) + 1000)
+            length = tr.samples[-1][0] if tr.samples else 0
+            if length > MAX_DURATION_MS:
+                raise ScenarioError(f"{tpath}: the trace spans {length / 3600000:.0f} hours; "
+                                    "more than a day is surely a bad timestamp (check with "
+                                    "`kampung trace show`)")
+            end_ms = max(end_ms, item["at_ms"] + length + 1000)
         item.pop("column", None)
         item.pop("no_echo", None)
     duration = duration_ms or scenario.get("duration_ms") or end_ms or 30000
@@ -146,6 +249,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--heap-kb", type=int, help="MicroPython heap size (like an ESP32's free RAM)")
     ap.add_argument("--quiet", action="store_true", help="no summary, only the exit status")
     args = ap.parse_args(argv)
+    if args.duration_ms is not None and not 0 < args.duration_ms <= MAX_DURATION_MS:
+        print(f"kampung sim: --duration-ms must be from 1 to {MAX_DURATION_MS}", file=sys.stderr)
+        return 2
+    if args.out is not None and args.out.is_dir():
+        print(f"kampung sim: --out {args.out} is a folder; give a file name", file=sys.stderr)
+        return 2
     if args.device not in DEFAULT_SCENARIO and not args.scenario:
         print(f"kampung sim: {args.device} has no built-in scenario yet; pass --scenario", file=sys.stderr)
         return 2
@@ -156,6 +265,9 @@ def main(argv: list[str]) -> int:
             runtime=args.runtime, out=args.out, duration_ms=args.duration_ms, heap_kb=args.heap_kb)
     except (ScenarioError, traces.TraceError, boards.BoardError, runtimes.RuntimeMissing) as e:
         print(f"kampung sim: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"kampung sim: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started
     for p in problems:

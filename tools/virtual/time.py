@@ -49,13 +49,19 @@ def ticks_diff(ticks1, ticks2):
     return _clock.ticks_diff(ticks1, ticks2)
 
 
+def _whole(n):
+    if not isinstance(n, int):
+        raise TypeError("can't convert %s to int" % type(n).__name__)  # as the ESP32 port
+    return n
+
+
 def sleep_us(us):
-    if us > 0:
+    if _whole(us) > 0:
         _clock.advance(us)
 
 
 def sleep_ms(ms):
-    if ms > 0:
+    if _whole(ms) > 0:
         _clock.advance(ms * 1000)
 
 

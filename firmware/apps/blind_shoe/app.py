@@ -13,6 +13,7 @@ import asyncio
 import time
 
 from apps.blind_shoe import logic
+from apps.blind_shoe import settings as shoe_settings
 from apps.blind_shoe.settings import SCHEMA
 from drivers.hcsr04 import HCSR04, HCSR04Error
 from kit import config, feedback, i18n, log, store
@@ -24,18 +25,24 @@ BUTTON_MS = 20
 
 class Shoe:
     def __init__(self, hal, settings):
-        prefs = store.read_json(PREFS, {}) or {}
         s = dict(settings)
-        if prefs.get("range_index") in (0, 1, 2):
-            s["range_index"] = prefs["range_index"]
-        if prefs.get("mode") in MODE_BITS:
-            s["mode"] = prefs["mode"]
+        try:
+            prefs = store.read_json(PREFS, {})
+        except ValueError as e:  # a cut write or a bad flash sector: the defaults will do
+            log.info(e)
+            prefs = {}
+        if isinstance(prefs, dict):
+            r = prefs.get("range_index")
+            if isinstance(r, int) and not isinstance(r, bool) and 0 <= r <= 2:
+                s["range_index"] = r
+            if prefs.get("mode") in MODE_BITS:
+                s["mode"] = prefs["mode"]
         self.settings = s
         self.logic = logic.ShoeLogic(s, time.ticks_diff)
         top_mm = int(max(s["zones_cm"]) * 10 * max(s["range_steps"]))
         limit = 6000 if s["sensor"] == "jsn_sr04t" else 4000
         self.sensor = HCSR04(hal.output("sonar_trig"), hal.input("sonar_echo"),
-                             max_mm=min(top_mm + 100, limit), temp_c=s["air_temp_c"],
+                             max_mm=max(min(top_mm + 100, limit), 400), temp_c=s["air_temp_c"],
                              variant=s["sensor"], min_interval_ms=s["period_ms"])
         buzzer = hal.pwm("buzzer", s["buzzer_hz"])
         vibration = hal.pwm("vibration", 200)  # ERM motors: 200 Hz is smooth and quiet
@@ -61,7 +68,8 @@ class Shoe:
             self.readings += 1
             changed = self.logic.reading(now, mm)
         if changed:
-            self.player.set_loop(self.logic.program())
+            # a warning (any zone or a fault) never waits behind a confirmation beep
+            self.player.set_loop(self.logic.program(), urgent=self.logic.state != logic.CLEAR)
             if self.logic.state == logic.FAULT:
                 log.info(self.say("sensor_fault"))
             elif self.was_fault:
@@ -122,7 +130,8 @@ class Shoe:
             mv = int(adc.read_uv() * divider) // 1000
             if self.battery_logic.reading(mv):
                 log.info(self.say("battery_low", mv))
-            if self.battery_logic.low:
+            if self.battery_logic.low and self.logic.state == logic.CLEAR:
+                # reminders only on a clear path: they must never cover an obstacle warning
                 if low_every <= 0:
                     self.player.play_once(self.logic.battery_low)
                     low_every = 60000  # remind once a minute
@@ -139,7 +148,7 @@ class Shoe:
 
 
 def load_settings(path="config.json"):
-    return config.load(SCHEMA, path, "blind_shoe")
+    return shoe_settings.check(config.load(SCHEMA, path, "blind_shoe"), "%s [blind_shoe]" % path)
 
 
 def main(hal, settings=None):

@@ -10,6 +10,13 @@ budget is one measurement period (60 ms by default) on top of the reading itself
 FAR = 1000000  # "no echo" in the filter: further than anything (mm)
 BLOCKED_MM = 30  # a reading this close for BLOCKED_MS means the sensor is covered (mud, a hand)
 BLOCKED_MS = 5000
+# JSN-SR04T: an object inside the ~20 cm blind zone gives no echo at all. After a reading within
+# BLIND_MARGIN_MM of the blind zone, "no echo" means "still right in front", not "clear": the
+# closest-zone warning holds while the silence lasts, and after BLIND_HOLD_MS turns into the
+# fault pattern (blocked or very close: still a warning, never silence). Any echo from further
+# than the margin ends it.
+BLIND_MARGIN_MM = 150
+BLIND_HOLD_MS = 10000
 
 # States besides the zone numbers 0..3 (0 = closest)
 CLEAR = 4
@@ -37,9 +44,6 @@ class ShoeLogic:
         hz = settings["buzzer_hz"]
         pulse = settings["pulse_ms"]
         periods = settings["zone_period_ms"]
-        for p in periods[1:]:
-            if p and p <= pulse:
-                raise ValueError("zone_period_ms values must be longer than pulse_ms (%d)" % pulse)
         self.programs: list = [_pulse(pulse, periods[i], hz) for i in range(4)]
         self.programs.append(((0, 0, 0),))  # CLEAR: silent
         self.programs.append(((1, 400, TONE_FAULT), (0, 200, 0), (1, 400, TONE_FAULT), (0, 2000, 0)))
@@ -53,7 +57,8 @@ class ShoeLogic:
         self.fault_total = 0
         self.state = CLEAR
         self.filtered = None
-        self.last_close_at = None
+        self.near_blind = False  # JSN-SR04T: the last echo came from the edge of the blind zone
+        self.silent_since = None
         self.blocked_since = None
 
     def _set_edges(self):
@@ -77,15 +82,16 @@ class ShoeLogic:
             med = b if b > c else (c if a > c else a)
         else:
             med = a if a > c else (c if b > c else b)
-        if self.blind_mm and med != FAR and med < self.blind_mm + 100:
-            self.last_close_at = now  # only real readings refresh the hold, never held ones
-        elif med == FAR and self.blind_mm and self.last_close_at is not None:
-            # JSN-SR04T: an object that came inside the ~20 cm blind zone stops echoing.
-            # Hold "closest" for 2 s after the last close reading instead of calling it clear.
-            if self.diff(now, self.last_close_at) < 2000:
+        if self.blind_mm:
+            if mm is not None:
+                self.near_blind = mm <= self.blind_mm + BLIND_MARGIN_MM
+                self.silent_since = None
+            elif self.near_blind and med == FAR:
+                if self.silent_since is None:
+                    self.silent_since = now
+                if self.diff(now, self.silent_since) >= BLIND_HOLD_MS:
+                    return self._set_state(FAULT)
                 med = self.blind_mm
-            else:
-                self.last_close_at = None
         self.filtered = None if med == FAR else med
         if med <= BLOCKED_MM:
             if self.blocked_since is None:

@@ -21,7 +21,7 @@ SCHEMA = {
     "lang": ("id", ("choice", "id", "en")),
     "sensor": ("hcsr04", ("choice", "hcsr04", "jsn_sr04t")),
     "zones_cm": ([40, 80, 140, 200], ("rising", 4, 5, 400)),
-    "zone_period_ms": ([0, 200, 450, 900], ("list", 4, 0, 5000)),
+    "zone_period_ms": ([0, 200, 450, 900], ("ints", 4, 0, 5000)),
     "pulse_ms": (60, ("int", 20, 500)),
     "range_steps": ([0.5, 1.0, 1.5], ("list", 3, 0.25, 2.0)),
     "range_index": (1, ("int", 0, 2)),
@@ -36,3 +36,27 @@ SCHEMA = {
     "battery_every_s": (10, ("int", 1, 3600)),
     "long_press_ms": (800, ("int", 300, 5000)),
 }
+
+
+def check(s, source):
+    """Rules between fields, checked once when the settings are loaded (ConfigError names the
+    file and field)."""
+    from kit.config import ConfigError
+
+    periods = s["zone_period_ms"]
+    pulse = s["pulse_ms"]
+    for i in range(4):
+        p = periods[i]
+        if (p or i) and p <= pulse:
+            raise ConfigError("%s: field 'zone_period_ms' is %r; each period must be longer than "
+                              "pulse_ms (%d), only the first may be 0 (continuous)" % (source, periods, pulse))
+        if i and p <= periods[i - 1] and periods[i - 1]:
+            raise ConfigError("%s: field 'zone_period_ms' is %r; periods must grow with distance "
+                              "(closer = faster)" % (source, periods))
+    top_mm = int(min(s["range_steps"]) * s["zones_cm"][3] * 10)
+    if s["sensor"] == "jsn_sr04t" and top_mm <= 300:
+        raise ConfigError("%s: fields 'zones_cm' x 'range_steps' reach only %d cm; a JSN-SR04T "
+                          "cannot see closer than 20 cm, so the shortest range must exceed 30 cm"
+                          % (source, top_mm // 10))
+    return s
+

@@ -8,6 +8,7 @@ device logic. Rules are plain tuples (data, not closures: they cost little RAM):
     ("num", lo, hi)            any number from lo to hi
     ("choice", a, b, ...)      one of the listed values
     ("list", n, lo, hi)        n numbers from lo to hi
+    ("ints", n, lo, hi)        n whole numbers from lo to hi
     ("rising", n, lo, hi)      n strictly increasing numbers from lo to hi
 
     SCHEMA = {"period_ms": (60, ("int", 60, 1000))}
@@ -37,16 +38,17 @@ def problem(rule, v):
         if v in rule[1:]:
             return None
         return "one of " + ", ".join([repr(o) for o in rule[1:]])
-    if kind in ("list", "rising"):
+    if kind in ("list", "rising", "ints"):
         n, lo, hi = rule[1], rule[2], rule[3]
         ok = isinstance(v, list) and len(v) == n
         for i in range(len(v) if ok else 0):
             x = v[i]
-            if not _num(x, False) or not lo <= x <= hi or (kind == "rising" and i and x <= v[i - 1]):
+            if not _num(x, kind == "ints") or not lo <= x <= hi or (kind == "rising" and i and x <= v[i - 1]):
                 ok = False
         if ok:
             return None
-        return "%d %snumbers from %s to %s" % (n, "increasing " if kind == "rising" else "", lo, hi)
+        what = {"rising": "increasing numbers", "ints": "whole numbers"}.get(kind, "numbers")
+        return "%d %s from %s to %s" % (n, what, lo, hi)
     raise ValueError("unknown rule %r" % (kind,))
 
 

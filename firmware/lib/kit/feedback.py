@@ -74,11 +74,14 @@ class Player:
         self.outputs.set(on, freq)
         self.next_edge_ms = time.ticks_add(now, ms) if ms else None
 
-    def set_loop(self, pattern, now=None):
-        """Switch the repeating pattern; takes effect at once unless a one-shot is playing."""
+    def set_loop(self, pattern, now=None, urgent=False):
+        """Switch the repeating pattern. It takes effect at once unless a one-shot is playing;
+        ``urgent`` (a warning) cuts the one-shots short instead of waiting for them."""
         if pattern is self.loop:
             return
         self.loop = pattern
+        if urgent and self.once:
+            self.once = []
         if self.pattern is not pattern and not self._playing_once():
             self._start(pattern, time.ticks_ms() if now is None else now)
 

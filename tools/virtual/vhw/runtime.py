@@ -123,9 +123,23 @@ def _install_cpython():
     class VirtualLoop(asyncio.SelectorEventLoop):
         def __init__(self):
             super().__init__(VirtualSelector())
+            self._ties = {}
 
         def time(self):
             return clock.us / 1000000
+
+        def call_at(self, when, callback, *args, context=None):
+            # MicroPython's task queue runs tasks due at the same tick in the order they were
+            # scheduled; CPython's heap does not promise that. A tiny per-instant offset
+            # (far below a microsecond) restores first-come-first-served, so both runtimes
+            # interleave same-millisecond tasks alike.
+            when = round(when * 1000000) / 1000000  # on the clock's microsecond grid
+            n = self._ties.get(when, 0)
+            self._ties[when] = n + 1
+            if len(self._ties) > 4096:
+                now = self.time()
+                self._ties = {w: k for w, k in self._ties.items() if w >= now}
+            return super().call_at(when + n * 1e-10, callback, *args, context=context)
 
     class Policy(asyncio.DefaultEventLoopPolicy):
         def new_event_loop(self):

@@ -18,6 +18,10 @@ def _console(board, echo):
     real_print = builtins.print
 
     def device_print(*args, **kwargs):
+        target = kwargs.get("file")
+        if target is not None and target is not sys.stdout:
+            real_print(*args, **kwargs)  # host code writing elsewhere (CPython's traceback module)
+            return
         text = " ".join([str(a) for a in args])
         board.emit("system", "log", "text", text)
         if echo:
