@@ -16,19 +16,6 @@ import json  # noqa: E402
 import fwhelp  # noqa: E402
 
 
-def _traceback(exc):
-    import io
-
-    buf = io.StringIO()
-    if hasattr(sys, "print_exception"):
-        sys.print_exception(exc, buf)
-    else:
-        import traceback
-
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
-    return buf.getvalue()
-
-
 def main():
     name = sys.argv[1]
     if len(sys.argv) > 2:
@@ -43,7 +30,7 @@ def main():
         except fwhelp.Skip as s:
             line = {"test": test, "ok": True, "skip": str(s)}
         except BaseException as e:  # noqa: BLE001 - report everything, including SimEnd/Reset
-            line = {"test": test, "ok": False, "error": _traceback(e)}
+            line = {"test": test, "ok": False, "error": runtime.exception_text(e)}
         print(json.dumps(line))
 
 

