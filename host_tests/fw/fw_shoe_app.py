@@ -181,6 +181,23 @@ def test_a_warning_cuts_a_confirmation_short():
     check(all(e[0] < cont[0][0] for e in confirms), "no confirmation beep after it: %s" % confirms)
 
 
+def test_cancelled_shoe_goes_quiet():
+    board, sonar, button, battery, shoe = setup()
+    sonar.set_distance(25.0)  # continuous warning
+
+    async def scenario():
+        import asyncio
+
+        task = asyncio.create_task(shoe.run())
+        await asyncio.sleep_ms(1000)
+        task.cancel()
+        await asyncio.sleep_ms(100)
+
+    fwhelp.run(scenario, 2000)
+    last = fwhelp.events("pwm", "buzzer")[-1]
+    check(last["duty"] == 0.0 and shoe.tasks == [], "deinit silences and cancels: %s" % last)
+
+
 def test_low_battery_pattern():
     board, sonar, button, battery, shoe = setup(battery_every_s=1)
     sonar.set_distance(None)

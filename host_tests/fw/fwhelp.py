@@ -35,6 +35,7 @@ def run(coro_fn, duration_ms):
             raise
     finally:
         clock.end_us = None
+        clock.ended = False
         asyncio.new_event_loop()
 
 

@@ -56,6 +56,7 @@ class Shoe:
         self.max_block_ms = self.sensor.timeout_us // 1000 + 2
         self.readings = 0
         self.was_fault = False
+        self.tasks = []
 
     # -- one measurement cycle (no allocation in the steady state) ------------------------------
     def measure_once(self):
@@ -141,10 +142,21 @@ class Shoe:
     async def run(self):
         self.player.play_once(self.logic.ready)
         tasks: list = [asyncio.create_task(self.player.run()), asyncio.create_task(self.sense()),
-                 asyncio.create_task(self.watch_button())]
+                       asyncio.create_task(self.watch_button())]
         if self.battery is not None:
             tasks.append(asyncio.create_task(self.watch_battery()))
-        await asyncio.gather(*tasks)
+        self.tasks = tasks
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self.deinit()
+
+    def deinit(self):
+        """Stop every task and silence the outputs (also when run() is cancelled)."""
+        for task in self.tasks:
+            task.cancel()
+        self.tasks = []
+        self.outputs.deinit()
 
 
 def load_settings(path="config.json"):

@@ -53,6 +53,12 @@ class Outputs:
     def off(self):
         self.set(0, 0)
 
+    def deinit(self):
+        self.off()
+        for pwm in (self.buzzer, self.vibration):
+            if pwm is not None:
+                pwm.deinit()
+
 
 class Player:
     def __init__(self, outputs):

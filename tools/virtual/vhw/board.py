@@ -167,6 +167,8 @@ class Board:
 
         Written piece by piece to the log file: no line-sized string is built, so the virtual
         board does not fragment the small heap the firmware runs in."""
+        if clock.ended and kind != "end":
+            return  # the run is over; what cleanup code does afterwards is not observed
         out = self.out
         if out is None:
             out = _Collect()

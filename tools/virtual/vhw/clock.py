@@ -26,19 +26,21 @@ async_base_ms = 0  # asyncio view: ticks at us == 0 (MicroPython: the real count
 end_us = None  # raise SimEnd when time would pass this
 wdt_deadline = None  # absolute us; checked on every advance (no allocation when feeding)
 wdt_hook = None
+ended = False  # the simulation is over: CPython's asyncio.run may still run cleanup code
 _alarms = []
 _seq = [0]
 _cancelled = {}
 
 
 def reset(start_ms=0, base_ms=0, end=None):
-    global us, start_ticks_ms, async_base_ms, end_us, wdt_deadline, wdt_hook
+    global us, start_ticks_ms, async_base_ms, end_us, wdt_deadline, wdt_hook, ended
     us = 0
     start_ticks_ms = start_ms & _MASK
     async_base_ms = base_ms
     end_us = end
     wdt_deadline = None
     wdt_hook = None
+    ended = False
     del _alarms[:]
     _cancelled.clear()
 
@@ -91,7 +93,7 @@ def next_alarm():
 
 def advance_to(target):
     """Move time forward to ``target`` us, firing alarms and the watchdog on the way."""
-    global us
+    global us, ended
     while True:
         due = next_alarm()
         if wdt_deadline is not None and wdt_deadline <= target and (due is None or wdt_deadline < due):
@@ -110,6 +112,7 @@ def advance_to(target):
         fn()
     if end_us is not None and target >= end_us:
         us = end_us
+        ended = True
         raise SimEnd("end of simulation")
     if target > us:
         us = target
