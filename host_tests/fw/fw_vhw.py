@@ -207,3 +207,25 @@ def test_sleep_takes_whole_numbers_like_the_port():
     raises(TypeError, lambda: time.sleep_ms(1.5), "int")
     raises(TypeError, lambda: time.sleep_us(2.0), "int")
     check(isinstance(time.ticks_ms(), int), "clock still whole")
+
+
+def test_uart_bytes_take_wire_time_and_reach_the_peer():
+    board = fwhelp.fresh_board()
+
+    class Echo:
+        """A peer on the TX pin that answers each write with the same bytes, reversed."""
+
+        def uart_write(self, uart, data, baud):
+            uart._receive(bytes(reversed(data)))
+
+    board.uart_peers[17] = Echo()
+    u = machine.UART(2, baudrate=9600, tx=17, rx=16, timeout=10)
+    t0 = clock.us
+    u.write(b"\x01\x03\x00")
+    # 3 bytes of 10 bits (start, 8 data, stop) at 9600 baud = 3.125 ms on the wire
+    check(clock.us - t0 == 3 * 10 * 1000000 // 9600, "wire time %d us" % (clock.us - t0))
+    check(u.any() == 3, u.any())
+    check(u.read(2) == b"\x00\x03" and u.read() == b"\x01", "answer in order")
+    t1 = clock.us
+    check(u.read() is None, "nothing more")
+    check(clock.us - t1 == 10000, "read waits the 10 ms timeout: %d" % (clock.us - t1))
