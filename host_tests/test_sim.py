@@ -16,6 +16,7 @@ TRACES = sorted((SHARED_DATA / "hcsr04").glob("*/*.csv")) if (SHARED_DATA / "hcs
 from kampung.shoe_check import expected_states, latencies, logic, on_fraction, zone_intervals  # noqa: E402
 
 DUTY = {0: 1.0, 1: 60 / 200, 2: 60 / 450, 3: 60 / 900, logic.CLEAR: 0.0}
+TOLERANCE = 0.03  # zone 3 (0.067) and clear (0) must be told apart
 
 
 def run(tmp_path: Path, runtime: str, **kwargs):
@@ -44,7 +45,7 @@ def test_both_runtimes_agree_on_the_default_scenario(tmp_path):
 
 
 def check_feedback_follows(events):
-    """Over every stretch of >= 2.5 s in one state, the buzzer's on-time matches the pattern."""
+    """Over every stretch of >= 3 s in one state, the buzzer's on-time matches the pattern."""
     states = expected_states(events)
     intervals = zone_intervals(events)
     checked = 0
@@ -54,10 +55,10 @@ def check_feedback_follows(events):
         while j + 1 < len(states) and states[j + 1][1] == zone:
             j += 1
         t1 = states[j][0] if j + 1 >= len(states) else states[j + 1][0]
-        if t1 - t0 < 2500 or zone not in DUTY or t0 < 1500:
+        if t1 - t0 < 3000 or zone not in DUTY or t0 < 1500:
             continue
         frac = on_fraction(intervals, t0 + 100, t1)
-        assert abs(frac - DUTY[zone]) < 0.12, f"zone {zone} from {t0} to {t1} ms: on {frac:.2f}"
+        assert abs(frac - DUTY[zone]) < TOLERANCE, f"zone {zone} from {t0} to {t1} ms: on {frac:.3f}"
         checked += 1
     return checked
 
@@ -65,7 +66,7 @@ def check_feedback_follows(events):
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_default_walk_feedback_follows_distance(tmp_path, runtime):
     _, events, _ = run(tmp_path, runtime)
-    assert check_feedback_follows(events) >= 3
+    assert check_feedback_follows(events) >= 2
 
 
 @pytest.mark.skipif(not TRACES, reason=f"shared data not found at {SHARED_DATA / 'hcsr04'}")
@@ -83,6 +84,8 @@ def test_real_trace_feedback_follows_recording(tmp_path, runtime, trace):
     assert checked >= 1, "no stretch of the recording was long enough to check"
     lat = latencies(events)
     assert lat and max(lat) <= 60, f"pattern must follow within one 60 ms cycle: max {max(lat)} ms"
+    first = latencies(events, since="first", warnings_only=True)
+    assert first and max(first) <= 150, f"closer obstacle warned within 150 ms: max {max(first)} ms"
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -93,7 +96,7 @@ def test_walk_starting_5s_before_the_tick_wrap(tmp_path, runtime):
     path = tmp_path / "wrap.json"
     path.write_text(json.dumps(scen))
     _, events, _ = run(tmp_path, runtime, scenario=path)
-    assert check_feedback_follows(events) >= 3
+    assert check_feedback_follows(events) >= 2
     lat = latencies(events)
     assert lat and max(lat) <= 60, lat
     logs = [e["text"] for e in events if e["kind"] == "log"]

@@ -62,6 +62,8 @@ def test_closest_zone_is_continuous_and_vibrates():
     fwhelp.run(shoe.run, 3000)
     edges = buzzer_edges(1000)
     check(edges == [] or (len(edges) == 1 and edges[0][1] == 1), "continuous: %s" % edges)
+    last = fwhelp.events("pwm", "buzzer")[-1]
+    check(last["duty"] > 0 and last["freq"] == 2700, "and sounding: %s" % last)
     vib = fwhelp.events("pwm", "vibration")
     check(vib[-1]["duty"] > 0.7, "vibration on: %s" % vib[-1])
 
@@ -167,6 +169,8 @@ def test_reminders_never_cover_an_obstacle_warning():
     fwhelp.run(shoe.run, 5000)
     edges = buzzer_edges(1000)
     check(edges == [] or all(e[1] == 1 and e[2] == 2700 for e in edges), "continuous: %s" % edges)
+    last = fwhelp.events("pwm", "buzzer")[-1]
+    check(last["duty"] > 0 and last["freq"] == 2700, "and sounding: %s" % last)
 
 
 def test_a_warning_cuts_a_confirmation_short():
@@ -179,6 +183,22 @@ def test_a_warning_cuts_a_confirmation_short():
     cont = [e for e in buzzer_edges(1250) if e[1] and e[2] == 2700]
     check(cont and cont[0][0] < 1450, "warning within a cycle of the obstacle: %s" % cont)
     check(all(e[0] < cont[0][0] for e in confirms), "no confirmation beep after it: %s" % confirms)
+
+
+def test_button_during_a_warning_never_interrupts_it():
+    # found by a second break-it session: a short press at 30 cm replaced the continuous tone by
+    # confirmation beeps for a second; nine quick presses silenced it for 7 s
+    board, sonar, button, battery, shoe = setup()
+    sonar.set_distance(15.0)
+    for i in range(9):
+        clock.at(2000000 + i * 200000, lambda: button.press(45))
+    clock.at(6000000, lambda: sonar.set_distance(None))
+    fwhelp.run(shoe.run, 9000)
+    warn = [e for e in buzzer_edges(1000) if e[0] < 6000]
+    check(warn == [] or warn == [(warn[0][0], 1, 2700)], "never interrupted: %s" % warn)
+    later = [e for e in buzzer_edges(6000) if e[1] and e[2] == logic.TONE_INFO]
+    check(0 < len(later) <= 3, "the latest confirmation plays once the path is clear: %s" % later)
+    check(shoe.logic.range_index == (1 + 9) % 3, "all nine presses counted: %d" % shoe.logic.range_index)
 
 
 def test_cancelled_shoe_goes_quiet():

@@ -29,7 +29,11 @@ Notes:
   example the length of temporary paths): the MicroPython GC does not compact, so the answer
   depends on fragmentation, not only on the live total.
 - Latency: for every state change the firmware's own logic confirms on the recorded pings, the
-  time until the buzzer shows the new pattern (see `tools/kampung/shoe_check.py`).
+  time until the buzzer shows the new pattern, counted from the confirming reading (the filter
+  needs two agreeing echoes) and from the first reading that showed the closer zone (includes
+  the filter's delay); a wrong rhythm counts as infinite (see `tools/kampung/shoe_check.py`).
+- Faults allocate: the driver raises an exception each cycle while the sensor is unplugged or
+  its ECHO is stuck; the figure is shown, not a target (the fault pattern plays meanwhile).
 """
 OTHER_APPS = ("kandig", "akrubutan", "kuword")
 
@@ -104,9 +108,12 @@ def trace_latency() -> list[dict]:
     for trace in traces:
         _, events, _ = run_sim(trace=trace)
         lat = shoe_check.latencies(events)
+        first = shoe_check.latencies(events, since="first", warnings_only=True)
         rows.append({"trace": trace.parent.name, "changes": len(lat),
                      "median_ms": statistics.median(lat) if lat else None,
-                     "max_ms": max(lat) if lat else None})
+                     "max_ms": max(lat) if lat else None,
+                     "closer": len(first), "first_median_ms": statistics.median(first) if first else None,
+                     "first_max_ms": max(first) if first else None})
     return rows
 
 
@@ -157,13 +164,18 @@ def main(argv: list[str]) -> int:
          small - small_base <= 48),
     ]
     for a in allocs:
+        fault = "fault" in a["case"]
         rows.append((f"heap bytes per measurement cycle, {a['case']}",
-                     f"{a['bytes_per_cycle']:g} (over {a['cycles']} cycles)", "0",
-                     a["bytes_per_cycle"] == 0))
+                     f"{a['bytes_per_cycle']:g} (over {a['cycles']} cycles)",
+                     "" if fault else "0", None if fault else a["bytes_per_cycle"] == 0))
     for r in lat:
-        rows.append((f"obstacle-to-feedback latency, {r['trace']} ({r['changes']} changes)",
-                     f"median {r['median_ms']} ms, max {r['max_ms']} ms", "<= 150 ms",
-                     r["max_ms"] is not None and r["max_ms"] <= 150))
+        rows.append((f"latency, confirming reading -> pattern, {r['trace']} ({r['changes']} changes)",
+                     f"median {r['median_ms']} ms, max {r['max_ms']} ms", "<= 60 ms (one cycle)",
+                     r["max_ms"] is not None and r["max_ms"] <= 60))
+        rows.append((f"latency, first reading in a closer zone -> pattern, {r['trace']} "
+                     f"({r['closer']} changes)",
+                     f"median {r['first_median_ms']} ms, max {r['first_max_ms']} ms", "<= 150 ms",
+                     r["first_max_ms"] is not None and r["first_max_ms"] <= 150))
     if not lat:
         rows.append(("obstacle-to-feedback latency", f"skipped: no traces at {SHARED_DATA}", "", None))
     for runtime, ratio in spd.items():

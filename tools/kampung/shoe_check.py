@@ -35,15 +35,25 @@ def expected_states(events: list[dict], overrides: dict | None = None) -> list[t
 
 
 def _changes(events: list[dict], overrides: dict | None = None) -> list[tuple[int, int, int]]:
-    """[(t_ms, state, index of the confirming ping in the log)]."""
+    """[(t_ms, state, index of the confirming ping in the log)], up to the first button press
+    (a press changes the range, which the replay cannot know)."""
     shoe = default_logic(overrides)
     out = []
     for i, e in enumerate(events):
+        if e["kind"] == "input" and part_is_button(e["part"]):
+            break
         if e["kind"] == "ping":
             cm = e["cm"]
-            if shoe.reading(e["t_ms"], None if cm is None else int(round(cm * 10))):
+            mm = None if cm is None else int(round(cm * 10))
+            if mm is not None and mm > shoe.edges[3] + 100:
+                mm = None  # beyond the range the device listens to (app.Shoe._range_mm)
+            if shoe.reading(e["t_ms"], mm):
                 out.append((e["t_ms"], shoe.state, i))
     return out
+
+
+def part_is_button(name: str) -> bool:
+    return name == "button" or name.endswith("_button")
 
 
 def buzzer_edges(events: list[dict]) -> list[tuple[int, int, int, int]]:
@@ -82,20 +92,47 @@ def on_fraction(intervals: list[tuple[int, int]], start: int, end: int) -> float
     return total / (end - start)
 
 
-def latencies(events: list[dict], skip_before_ms: int = 1500) -> list[int]:
+def raw_zone(shoe, cm) -> int:
+    """The zone one ping alone would put the walker in (no filter, no hysteresis)."""
+    if cm is None or cm * 10 > shoe.edges[3] + 100:
+        return logic.CLEAR
+    for i, edge in enumerate(shoe.edges):
+        if cm * 10 < edge:
+            return i
+    return logic.CLEAR
+
+
+def latencies(events: list[dict], skip_before_ms: int = 1500, since: str = "confirm",
+              warnings_only: bool = False) -> list[int]:
     """For each state change: ms from the confirming ping to the start of the matching pattern,
     as seen on the buzzer. A pulse pattern started at S shows an 'on' edge at S (invisible when
     the buzzer was already on) and an 'off' edge at S + 60 ms, so S is found from the first edge
     after the change. Changes overlapping another tone (ready, confirmations, battery) or too
     short to show an edge are skipped. A change that the buzzer contradicts (sounding in CLEAR,
-    stopping in the continuous zone) counts as infinite latency."""
+    stopping in the continuous zone, beeping at another zone's rhythm) counts as infinite.
+
+    ``since="confirm"`` times from the ping that confirms the change (the issue's definition);
+    ``since="first"`` from the first ping of the unbroken run that already showed the new zone,
+    so the filter's own delay is included. ``warnings_only`` keeps changes to a closer zone."""
     states = _changes(events)
     edges = buzzer_edges(events)
     order = [e[3] for e in edges]
+    pings = [(i, e) for i, e in enumerate(events) if e["kind"] == "ping"]
+    ping_pos = {i: k for k, (i, _) in enumerate(pings)}
+    shoe = default_logic()
+    periods = {z: sum(step[1] for step in shoe.programs[z]) for z in (1, 2, 3)}
     out = []
-    for n, (t, state, idx) in enumerate(states):
-        if t < skip_before_ms:
-            continue
+    for n, (t_confirm, state, idx) in enumerate(states):
+        before = states[n - 1][1] if n else logic.CLEAR
+        if t_confirm < skip_before_ms or (warnings_only and (state >= before or state == logic.FAULT)):
+            continue  # warnings_only: only changes to a closer zone (hysteresis delays the rest)
+        t = t_confirm
+        if since == "first":
+            # the earliest ping of the unbroken run of pings that already showed this zone
+            k = ping_pos[idx]
+            while k > 0 and raw_zone(shoe, pings[k - 1][1]["cm"]) == state:
+                k -= 1
+            t = pings[k][1]["t_ms"]
         t_next = states[n + 1][0] if n + 1 < len(states) else events[-1]["t_ms"]
         # edges logged after the confirming ping (same-ms edges before it were the old pattern)
         i = bisect.bisect_left(order, idx)
@@ -127,5 +164,9 @@ def latencies(events: list[dict], skip_before_ms: int = 1500) -> list[int]:
                 continue
             first = window[0]
             start = first[0] if first[1] else first[0] - PULSE_MS
+            ons = [e[0] for e in window if e[1]]
+            if len(ons) >= 2 and ons[1] - ons[0] != periods[state]:
+                out.append(10**9)  # the wrong rhythm for this zone
+                continue
             out.append(max(0, start - t))
     return out

@@ -53,6 +53,8 @@ def case(name, cm, fault=None):
     return {"case": name, "bytes_per_cycle": (after - before) / CYCLES, "cycles": CYCLES}
 
 
-for args in (("obstacle at 1 m", 100.0), ("clear path", None), ("closest zone", 25.0)):
+for args in (("obstacle at 1 m", 100.0), ("clear path", None), ("closest zone", 25.0),
+             ("sensor unplugged (fault)", 100.0, "unplugged"),
+             ("ECHO stuck high (fault)", 100.0, "stuck_high")):
     print(json.dumps(case(*args)))
 sys.stdout.flush()

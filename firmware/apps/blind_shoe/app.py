@@ -39,10 +39,8 @@ class Shoe:
                 s["mode"] = prefs["mode"]
         self.settings = s
         self.logic = logic.ShoeLogic(s, time.ticks_diff)
-        top_mm = int(max(s["zones_cm"]) * 10 * max(s["range_steps"]))
-        limit = 6000 if s["sensor"] == "jsn_sr04t" else 4000
         self.sensor = HCSR04(hal.output("sonar_trig"), hal.input("sonar_echo"),
-                             max_mm=max(min(top_mm + 100, limit), 400), temp_c=s["air_temp_c"],
+                             max_mm=self._range_mm(s), temp_c=s["air_temp_c"],
                              variant=s["sensor"], min_interval_ms=s["period_ms"])
         buzzer = hal.pwm("buzzer", s["buzzer_hz"])
         vibration = hal.pwm("vibration", 200)  # ERM motors: 200 Hz is smooth and quiet
@@ -57,6 +55,16 @@ class Shoe:
         self.readings = 0
         self.was_fault = False
         self.tasks = []
+        self.pending = None  # a confirmation waiting for a clear path
+
+    def _range_mm(self, s):
+        """How far the sensor listens: 10 cm past the outer zone edge of the current range (the
+        echo wait grows with it). A JSN-SR04T listens at least 3 m out, so that an echo from
+        the open street can end a blind-zone hold."""
+        top = int(s["zones_cm"][3] * 10 * s["range_steps"][s["range_index"]]) + 100
+        if s["sensor"] == "jsn_sr04t":
+            return min(max(top, 3000), 6000)
+        return min(max(top, 400), 4000)
 
     # -- one measurement cycle (no allocation in the steady state) ------------------------------
     def measure_once(self):
@@ -71,6 +79,9 @@ class Shoe:
         if changed:
             # a warning (any zone or a fault) never waits behind a confirmation beep
             self.player.set_loop(self.logic.program(), urgent=self.logic.state != logic.CLEAR)
+            if self.logic.state == logic.CLEAR and self.pending is not None:
+                self.player.play_once(self.pending)
+                self.pending = None
             if self.logic.state == logic.FAULT:
                 log.info(self.say("sensor_fault"))
             elif self.was_fault:
@@ -79,7 +90,6 @@ class Shoe:
         return changed
 
     async def sense(self):
-        period = self.settings["period_ms"]
         while True:
             wait = self.sensor.wait_ms()
             edge = self.player.next_edge_ms
@@ -92,7 +102,8 @@ class Shoe:
                 self.player.tick(time.ticks_ms())
                 continue
             self.measure_once()
-            await asyncio.sleep_ms(period - 2)
+            # start to start every period_ms, however long the echo took
+            await asyncio.sleep_ms(max(1, self.sensor.wait_ms()))
 
     async def watch_button(self):
         modes = logic.MODES
@@ -100,8 +111,10 @@ class Shoe:
             await asyncio.sleep_ms(BUTTON_MS)
             event = self.buttons.sample(time.ticks_ms(), self.button.value())
             if event == "short":
-                self.player.play_once(self.logic.next_range())
+                self.confirm(self.logic.next_range())
                 self.settings["range_index"] = self.logic.range_index
+                self.sensor.set_range(self._range_mm(self.settings))
+                self.max_block_ms = self.sensor.timeout_us // 1000 + 2
                 log.info(self.say("range", self.logic.max_mm // 10))
                 self.save_prefs()
             elif event == "long":
@@ -109,9 +122,19 @@ class Shoe:
                 self.settings["mode"] = mode
                 self.outputs.mode = MODE_BITS[mode]
                 self.outputs.refresh()
-                self.player.play_once(self.logic.mode_confirm)
+                self.confirm(self.logic.mode_confirm)
                 log.info(self.say("mode", self.say(mode)))
                 self.save_prefs()
+
+    def confirm(self, pattern):
+        """Confirm a button action by sound, but never over a warning: while an obstacle or a
+        fault is being signalled, the latest confirmation waits for a clear path."""
+        if self.logic.state != logic.CLEAR:
+            self.pending = pattern
+        elif len(self.player.once) > 1:
+            self.player.once[-1] = pattern  # rapid presses: only the latest waits its turn
+        else:
+            self.player.play_once(pattern)
 
     def say(self, key, *args):
         return i18n.text(self.settings["lang"], key, *args)

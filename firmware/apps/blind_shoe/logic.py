@@ -15,8 +15,9 @@ BLOCKED_MS = 5000
 # closest-zone warning holds while the silence lasts, and after BLIND_HOLD_MS turns into the
 # fault pattern (blocked or very close: still a warning, never silence). Any echo from further
 # than the margin ends it.
-BLIND_MARGIN_MM = 150
+BLIND_MARGIN_MM = 450  # 3 m/s running covers 18 cm a cycle: two lost echoes still arm the hold
 BLIND_HOLD_MS = 10000
+CLEAR_AFTER = 5  # no-echo readings in a row before the path counts as clear (about 0.3 s)
 
 # States besides the zone numbers 0..3 (0 = closest)
 CLEAR = 4
@@ -59,6 +60,7 @@ class ShoeLogic:
         self.filtered = None
         self.near_blind = False  # JSN-SR04T: the last echo came from the edge of the blind zone
         self.silent_since = None
+        self.silent = 0  # no-echo readings in a row
         self.blocked_since = None
 
     def _set_edges(self):
@@ -71,28 +73,49 @@ class ShoeLogic:
 
     # -- readings ---------------------------------------------------------------------------
     def reading(self, now, mm):
-        """One measurement (int mm or None = no echo). Returns True when the state changed."""
+        """One measurement (int mm or None = no echo). Returns True when the state changed.
+
+        Echoes go through a median of the last three echoes: one spike never moves the zone,
+        two agreeing echoes do. "No echo" is not an echo from far away: it only means a clear
+        path after CLEAR_AFTER of them in a row, so lost echoes (cheap sensors lose one in four
+        near soft objects) never break a warning.
+        """
         self.faults = 0
+        if mm is None:
+            self.silent += 1
+            if self.blind_mm and self.near_blind:
+                # JSN-SR04T: the last echo came from near the blind zone, so silence most
+                # likely means "right in front". Hold the closest zone; after BLIND_HOLD_MS
+                # play the fault pattern (can't tell), never silence.
+                if self.silent_since is None:
+                    self.silent_since = now
+                if self.diff(now, self.silent_since) >= BLIND_HOLD_MS:
+                    return self._set_state(FAULT)
+                self.filtered = self.blind_mm
+                return self._set_state(0)
+            if self.silent < CLEAR_AFTER:
+                return False
+            w = self.window
+            w[0] = w[1] = w[2] = FAR
+            self.filtered = None
+            self.blocked_since = None
+            return self._set_state(CLEAR)
+        self.silent = 0
+        self.silent_since = None
+        if self.blind_mm:
+            self.near_blind = mm <= self.blind_mm + BLIND_MARGIN_MM
         w = self.window
         w[0] = w[1]
         w[1] = w[2]
-        w[2] = FAR if mm is None else mm
+        w[2] = mm
         a, b, c = w[0], w[1], w[2]
         if a > b:
             med = b if b > c else (c if a > c else a)
         else:
             med = a if a > c else (c if b > c else b)
-        if self.blind_mm:
-            if mm is not None:
-                self.near_blind = mm <= self.blind_mm + BLIND_MARGIN_MM
-                self.silent_since = None
-            elif self.near_blind and med == FAR:
-                if self.silent_since is None:
-                    self.silent_since = now
-                if self.diff(now, self.silent_since) >= BLIND_HOLD_MS:
-                    return self._set_state(FAULT)
-                med = self.blind_mm
-        self.filtered = None if med == FAR else med
+        if med == FAR:
+            return False  # one echo after silence: wait for a second to agree
+        self.filtered = med
         if med <= BLOCKED_MM:
             if self.blocked_since is None:
                 self.blocked_since = now
@@ -113,9 +136,12 @@ class ShoeLogic:
 
     def zone_of(self, mm):
         e = self.edges
-        # Hysteresis of 3 cm: leaving a closer zone needs a reading 30 mm past its edge.
+        # Hysteresis: leaving a closer zone needs a reading past its edge by 3 cm or 5 %
+        # (HC-SR04 readings wander by a few cm on rough surfaces), so an edge never flutters.
         for i in range(4):
-            edge = e[i] + 30 if self.state <= i else e[i]
+            edge = e[i]
+            if self.state <= i:
+                edge += max(30, edge // 20)
             if mm < edge:
                 return i
         return CLEAR

@@ -40,23 +40,32 @@ class HCSR04:
                  min_interval_ms=MIN_INTERVAL_MS):
         if variant not in VARIANTS:
             raise ValueError("variant must be one of %s, not %r" % (", ".join(VARIANTS), variant))
-        lo, hi = VARIANTS[variant]
-        if not lo < max_mm <= hi:
-            raise ValueError("max_mm for %s must be from %d to %d, not %r" % (variant, lo + 1, hi, max_mm))
         if min_interval_ms < MIN_INTERVAL_MS:
             raise ValueError("min_interval_ms must be at least %d (datasheet)" % MIN_INTERVAL_MS)
         self.trig = trig
         self.echo = echo
         self.variant = variant
-        self.min_mm = lo
-        self.max_mm = max_mm
+        self.min_mm = VARIANTS[variant][0]
         self.min_interval_ms = min_interval_ms
-        self.set_temperature(temp_c)
+        self.c_dm_s = sound_speed_dm_s(temp_c)
+        self.set_range(max_mm)
         self._last = None  # ticks_ms of the last trigger
         trig.value(0)
 
+    def set_range(self, max_mm):
+        """Listen for echoes up to ``max_mm``; the echo wait (and so the time a measurement
+        blocks) follows."""
+        lo, hi = VARIANTS[self.variant]
+        if not lo < max_mm <= hi:
+            raise ValueError("max_mm for %s must be from %d to %d, not %r" % (self.variant, lo + 1, hi, max_mm))
+        self.max_mm = max_mm
+        self._timeout()
+
     def set_temperature(self, temp_c):
         self.c_dm_s = sound_speed_dm_s(temp_c)
+        self._timeout()
+
+    def _timeout(self):
         # Wait for an echo from max_mm and no longer (never time_pulse_us's 1 s default):
         # round trip = 2 * max_mm / c; c in 0.1 m/s = 1e-4 mm/us -> us = 2e4 * mm / c_dm_s.
         self.timeout_us = 20000 * self.max_mm // self.c_dm_s + ECHO_DELAY_MAX_US
