@@ -40,7 +40,7 @@ def pwm_lines(events: list[dict], part: str) -> list[tuple[int, str]]:
     while i < len(ps):
         start, end, freq = ps[i]
         if end < 0:
-            lines.append((start, f"on from here ({freq} Hz), continuous"))
+            lines.append((start, f"on from here ({freq} Hz) to the end of the run"))
             break
         width = end - start
         j = i
@@ -53,11 +53,12 @@ def pwm_lines(events: list[dict], part: str) -> list[tuple[int, str]]:
             if gap != period:
                 break
             j += 1
-        if j > i:
+        if j - i >= 2:  # three or more equal beeps at equal spacing: a rhythm
             lines.append((start, f"beeps {width} ms every {period} ms at {freq} Hz, {j - i + 1} times"))
+            i = j + 1
         else:
             lines.append((start, f"on {width} ms at {freq} Hz"))
-        i = j + 1
+            i += 1
     return lines
 
 
