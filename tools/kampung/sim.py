@@ -22,8 +22,6 @@ SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
 DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json"}
 KNOWN_KEYS = {"device", "board", "config", "duration_ms", "start_ticks_ms", "parts", "inputs",
               "description", "log_pings"}
-INPUT_KEYS = {"at_ms", "part", "trace", "cm", "fault", "volts", "press_ms", "state", "temp_c",
-              "keys", "column", "no_echo"}
 
 
 class ScenarioError(ValueError):

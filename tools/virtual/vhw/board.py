@@ -197,10 +197,6 @@ class _Collect:
 BOARD = Board()
 
 
-def current():
-    return BOARD
-
-
 def install(board):
     global BOARD
     BOARD = board

@@ -199,10 +199,3 @@ def exception_text(exc):
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=buf)
     return buf.getvalue()
-
-
-def run(coro):
-    """asyncio.run on the virtual clock, for tests."""
-    import asyncio
-
-    return asyncio.run(coro)
