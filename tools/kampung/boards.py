@@ -812,3 +812,16 @@ def main(argv: list | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def board_json(board: str, device: str, root: Path | None = None) -> dict:
+    """What the firmware reads at boot (``board.json`` on the board's flash): the device's pins
+    by role, and the on-board LED kit.boot blinks in safe mode (when the board has a plain one)."""
+    data = load_board(board, root)
+    out = {"board": board, "chip": chip_for(board, root)["name"], "device": device,
+           "pins": pin_map(board, device, root)}
+    led = (data.get("onboard") or {}).get("led")
+    if led is not None and led not in out["pins"].values():
+        out["onboard_led"] = led
+    return out
+

@@ -112,7 +112,6 @@ def build(device: str, board: str, out: Path, *, mpy: bool = False, site: Path |
     findings = [f for f in boards.check_board(board, device) if f.level == "error"]
     if findings:
         raise BuildError("; ".join(f.message for f in findings))
-    pins = boards.pin_map(board, device)
     chip = boards.chip_for(board)
     cfg = merged_config(device, site, config)
     secret = read_secrets(secrets if secrets is not None else ROOT / "secrets.json")
@@ -134,8 +133,7 @@ def build(device: str, board: str, out: Path, *, mpy: bool = False, site: Path |
             dst = out / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
-    (out / "board.json").write_text(json.dumps(
-        {"board": board, "chip": chip["name"], "device": device, "pins": pins}, indent=1) + "\n")
+    (out / "board.json").write_text(json.dumps(boards.board_json(board, device), indent=1) + "\n")
     (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     if secret is not None:
         (out / "secrets.json").write_text(json.dumps(secret) + "\n")

@@ -21,7 +21,7 @@ from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
 SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
 DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json"}
 KNOWN_KEYS = {"device", "board", "config", "duration_ms", "start_ticks_ms", "parts", "inputs",
-              "description", "log_pings"}
+              "description", "log_pings", "files"}
 
 
 class ScenarioError(ValueError):
@@ -94,7 +94,10 @@ def validate_scenario(data, path) -> None:
     if "start_ticks_ms" in data and not (_is_int(data["start_ticks_ms"]) and 0 <= data["start_ticks_ms"] < TICKS_PERIOD):
         raise ScenarioError(f"{path}: 'start_ticks_ms' is {data['start_ticks_ms']!r}; it must be a whole "
                             f"number from 0 to {TICKS_PERIOD - 1} (the ESP32's ticks wrap at 2**30)")
-    for key, kind in (("config", dict), ("parts", dict), ("inputs", list), ("device", str),
+    for name, text in (data.get("files") or {}).items() if isinstance(data.get("files"), dict) else ():
+        if not isinstance(text, str) or "/" in name or name.startswith("."):
+            raise ScenarioError(f"{path}: files: {name!r} must map a plain file name to its text")
+    for key, kind in (("config", dict), ("parts", dict), ("inputs", list), ("device", str), ("files", dict),
                       ("board", str), ("description", str), ("log_pings", bool)):
         if key in data and not isinstance(data[key], kind):
             raise ScenarioError(f"{path}: {key!r} must be a JSON {'object' if kind is dict else kind.__name__}")
@@ -196,9 +199,10 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     config = {"device": device}
     config.update(scenario.get("config", {}))
     flash.mkdir(parents=True, exist_ok=True)
-    (flash / "board.json").write_text(json.dumps(
-        {"board": board, "chip": chip["name"], "device": device, "pins": pins}, indent=1))
+    (flash / "board.json").write_text(json.dumps(boards.board_json(board, device), indent=1))
     (flash / "config.json").write_text(json.dumps(config, indent=1))
+    for name, text in scenario.get("files", {}).items():
+        (flash / name).write_text(text)  # raw flash contents, e.g. a half-written config
     return {
         "device": device, "board": board, "chip": chip, "pins": pins,
         "duration_ms": int(duration), "start_ticks_ms": scenario.get("start_ticks_ms", 0),
@@ -281,6 +285,12 @@ def main(argv: list[str]) -> int:
         e = crashed[0]
         print(f"kampung sim: the firmware stopped at {e['t_ms']} ms with {e['type']}: {e['message']}",
               file=sys.stderr)
+        return 3
+    errors = [e for e in events if e["kind"] == "log" and "] ERROR:" in e["text"]]
+    if errors:
+        for e in errors[:5]:
+            print(f"kampung sim: at {e['t_ms']} ms the device reported {e['text'].split('] ', 1)[1]}",
+                  file=sys.stderr)
         return 3
     return 0
 

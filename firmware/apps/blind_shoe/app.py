@@ -56,6 +56,7 @@ class Shoe:
         self.was_fault = False
         self.tasks = []
         self.pending = None  # a confirmation waiting for a clear path
+        self.watchdog = None
 
     def _range_mm(self, s):
         """How far the sensor listens: 10 cm past the outer zone edge of the current range (the
@@ -102,6 +103,8 @@ class Shoe:
                 self.player.tick(time.ticks_ms())
                 continue
             self.measure_once()
+            if self.watchdog is not None:
+                self.watchdog.feed()  # only a running measurement loop keeps the board alive
             # start to start every period_ms, however long the echo took
             await asyncio.sleep_ms(max(1, self.sensor.wait_ms()))
 
@@ -182,12 +185,14 @@ class Shoe:
         self.outputs.deinit()
 
 
-def load_settings(path="config.json"):
-    return shoe_settings.check(config.load(SCHEMA, path, "blind_shoe"), "%s [blind_shoe]" % path)
+def load_settings(values, source):
+    """Validated settings from a config section; ConfigError names ``source`` and the field."""
+    return shoe_settings.check(config.validate(SCHEMA, values, source), source)
 
 
-def main(hal, settings=None):
-    shoe = Shoe(hal, settings if settings is not None else load_settings())
+def main(hal, settings):
+    shoe = Shoe(hal, settings)
+    shoe.watchdog = hal.watchdog(settings["watchdog_s"])
     s = shoe.settings
     log.info("sepatu tunanetra", shoe.say("pins"), *hal.describe())
     log.info(shoe.say("settings"), "zones_cm", s["zones_cm"], shoe.say("range", shoe.logic.max_mm // 10),

@@ -35,6 +35,7 @@ SCHEMA = {
     "battery_low_v": (3.5, ("num", 2.5, 12.0)),
     "battery_every_s": (10, ("int", 1, 3600)),
     "long_press_ms": (800, ("int", 300, 5000)),
+    "watchdog_s": (10, ("int", 0, 60)),  # 0 = off; reset when the measuring loop stops
 }
 
 

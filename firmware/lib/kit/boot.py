@@ -1,27 +1,111 @@
-"""Start the configured device: board map -> hal -> app. Errors name the file and field."""
+"""Boot: board map -> hal -> app, with a crash counter, safe mode and safe defaults.
+
+- A config that is missing, corrupt or invalid never stops the device: the error is printed
+  (a line starting with "ERROR") and the app runs on its safe defaults.
+- An app that crashes is restarted by a reset; each crash (an uncaught exception, or a watchdog
+  reset: the app hung) is recorded in ``crashes.json``. After CRASH_LIMIT crashes within
+  CRASH_WINDOW_S the board boots into safe mode: the app is not started, the REPL stays free
+  for mpremote, and the on-board LED (if the board has one) blinks an error pattern. A clean
+  deploy (or ``mpremote rm :crashes.json``) ends it.
+- The watchdog (``watchdog_s`` in the device's settings) is started here and fed by the app
+  only while it is healthy.
+"""
+
+import time
 
 from kit import log, store
 from kit.config import ConfigError
 from kit.hal import Hal
 
 DEVICES = ("blind_shoe", "kandig", "akrubutan", "kuword")
+CRASHES = "crashes.json"
+CRASH_LIMIT = 3
+CRASH_WINDOW_S = 60
+
+
+def error(message):
+    log.info("ERROR:", message)
+
+
+def read_config(path, device):
+    """The device's settings section, or {} (the defaults) with the error printed."""
+    try:
+        cfg = store.read_json(path, None)
+    except ValueError as e:
+        error("%s; using safe defaults" % e)
+        return {}
+    if cfg is None:
+        error("%s missing; using safe defaults" % path)
+        return {}
+    if not isinstance(cfg, dict):
+        error("%s: must be a JSON object; using safe defaults" % path)
+        return {}
+    for key in cfg:
+        if key != "device" and key not in DEVICES:
+            error("%s: unknown top-level field %r; device settings go inside \"%s\": {...}; "
+                  "using safe defaults" % (path, key, device))
+            return {}
+    section = cfg.get(device, {})
+    return section if isinstance(section, dict) else {}
+
+
+def crashes():
+    try:
+        times = store.read_json(CRASHES, [])
+    except ValueError:
+        return []
+    return [t for t in times if isinstance(t, int)] if isinstance(times, list) else []
+
+
+def record_crash(times):
+    times = (times + [time.time()])[-CRASH_LIMIT:]
+    store.write_json(CRASHES, times)
+    return times
+
+
+def recent(times):
+    now = time.time()
+    return [t for t in times if 0 <= now - t < CRASH_WINDOW_S]
 
 
 def start(board_path="board.json", config_path="config.json"):
-    board_map = store.read_json(board_path)
-    if board_map is None:
-        raise ConfigError("%s missing: copy the board map for this board and device to the board" % board_path)
-    cfg = store.read_json(config_path, {}) or {}
-    if not isinstance(cfg, dict):
-        raise ConfigError("%s: must be a JSON object" % config_path)
-    device = cfg.get("device", board_map.get("device"))
-    if device not in DEVICES:
-        raise ConfigError("%s: field 'device' is %r; it must be one of %s" % (config_path, device, ", ".join(DEVICES)))
-    for key in cfg:
-        if key != "device" and key not in DEVICES:
-            raise ConfigError("%s: unknown top-level field %r; device settings go inside \"%s\": {...}"
-                              % (config_path, key, device))
-    log.info("kampung:", device, "on", board_map.get("board", "?"), "(%s)" % board_map.get("chip", "?"))
+    try:
+        board_map = store.read_json(board_path)
+    except ValueError as e:
+        board_map = None
+        error(str(e))
+    if not isinstance(board_map, dict) or not isinstance(board_map.get("pins"), dict):
+        error("%s missing or broken: deploy the board map again; safe mode" % board_path)
+        return None
     hal = Hal(board_map, board_path)
-    app = __import__("apps." + device + ".app", None, None, ["main"])
-    app.main(hal)
+    times = crashes()
+    if hal.reset_cause() == hal.WDT_RESET:
+        times = record_crash(times)
+        error("the watchdog reset the board (the app stopped responding)")
+    if len(recent(times)) >= CRASH_LIMIT:
+        return safe_mode(hal, "%d crashes within %d s" % (CRASH_LIMIT, CRASH_WINDOW_S))
+    device = board_map.get("device")
+    if device not in DEVICES:
+        error("%s: field 'device' is %r; it must be one of %s; safe mode" % (board_path, device, ", ".join(DEVICES)))
+        return safe_mode(hal, "unknown device")
+    log.info("kampung:", device, "on", board_map.get("board", "?"), "(%s)" % board_map.get("chip", "?"))
+    section = read_config(config_path, device)
+    try:
+        app = __import__("apps." + device + ".app", None, None, ["main"])
+        try:
+            settings = app.load_settings(section, "%s [%s]" % (config_path, device))
+        except ConfigError as e:
+            error("%s; using safe defaults" % e)
+            settings = app.load_settings({}, "defaults")
+        app.main(hal, settings)
+    except Exception as e:  # the app crashed: record it, then restart by a reset
+        error("%s: %s" % (type(e).__name__, e))
+        record_crash(times)
+        hal.reset()
+    return None
+
+
+def safe_mode(hal, why):
+    error("SAFE MODE (%s): the app is not started; fix it and deploy again, or remove %s" % (why, CRASHES))
+    hal.blink_error()
+    return "safe"

@@ -45,6 +45,30 @@ class Hal:
     def adc(self, role):
         return machine.ADC(machine.Pin(self.gpio(role)), atten=machine.ADC.ATTN_11DB)
 
+    # -- board-level services for kit.boot (machine stays behind this module) -----------------
+    WDT_RESET = machine.WDT_RESET
+
+    def reset_cause(self):
+        return machine.reset_cause()
+
+    def reset(self):
+        machine.reset()
+
+    def watchdog(self, timeout_s):
+        """A started watchdog (feed it with .feed()), or None when timeout_s is 0."""
+        return machine.WDT(timeout=timeout_s * 1000) if timeout_s else None
+
+    def blink_error(self):
+        """Blink the on-board LED three times a second, from a hardware timer so the REPL stays
+        free. Boards without a plain LED (``onboard_led`` absent) only print."""
+        gpio = self.map.get("onboard_led")
+        if gpio is None:
+            return None
+        led = machine.Pin(gpio, machine.Pin.OUT, value=0)
+        led_timer = machine.Timer(0)
+        led_timer.init(mode=machine.Timer.PERIODIC, period=166, callback=lambda t: led.value(not led.value()))
+        return led_timer
+
     def describe(self):
         """Yields "role=GPIOn" for every role, sorted (printed at boot, one at a time)."""
         for role in sorted(self.pins):
