@@ -19,7 +19,8 @@ class Reset(SystemExit):
     """The board resets (machine.reset, watchdog, deep sleep). ``cause`` is a machine constant."""
 
     def __init__(self, cause, sleep_ms=0, why=""):
-        super().__init__(why)
+        # exit status 100 + cause: the virtual board's relay reads it to set reset_cause
+        super().__init__(100 + cause)
         self.cause = cause
         self.sleep_ms = sleep_ms
         self.why = why

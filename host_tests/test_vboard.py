@@ -1,0 +1,58 @@
+"""The virtual board behaves like an ESP32 to the real mpremote: raw REPL, files, soft and hard
+reset, Ctrl-C into a running main.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kampung.vboard import VirtualBoard
+
+MPREMOTE = str(Path(sys.executable).parent / "mpremote")
+
+
+def mpremote(vb, *args, timeout=20):
+    proc = subprocess.run([MPREMOTE, "connect", vb.port, *args], capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture
+def vb(tmp_path):
+    with VirtualBoard(tmp_path / "flash") as board:
+        yield board
+
+
+def test_exec_and_files_with_sizes(vb, tmp_path):
+    assert mpremote(vb, "exec", "print('hello', 6 * 7)").strip() == "hello 42"
+    src = tmp_path / "data.txt"
+    src.write_bytes(b"x" * 1234)
+    mpremote(vb, "fs", "cp", str(src), ":data.txt")
+    assert (vb.flash / "data.txt").read_bytes() == b"x" * 1234, "the flash is a folder"
+    listing = mpremote(vb, "fs", "ls")
+    assert "1234 data.txt" in listing, listing
+    mpremote(vb, "fs", "mkdir", ":lib")
+    mpremote(vb, "fs", "cp", str(src), ":lib/d.txt")
+    assert "1234 d.txt" in mpremote(vb, "fs", "ls", ":lib")
+    mpremote(vb, "fs", "rm", ":lib/d.txt")
+    assert not (vb.flash / "lib/d.txt").exists()
+
+
+def test_soft_reset_gives_a_clean_interpreter_and_hard_reset_a_reset_cause(vb):
+    mpremote(vb, "exec", "marker = 1")
+    assert mpremote(vb, "exec", "print('marker' in globals())").strip() == "False"
+    assert mpremote(vb, "exec", "import machine; print(machine.reset_cause())").strip() == "5"
+    mpremote(vb, "reset")
+    out = mpremote(vb, "resume", "exec", "import machine; print(machine.reset_cause())")
+    assert out.strip() == "2", "machine.reset() is a hard reset"
+
+
+def test_ctrl_c_stops_a_running_main_py(vb):
+    (vb.flash / "main.py").write_text("import time\nn = 0\nwhile True:\n    time.sleep_ms(10)\n    n += 1\n")
+    mpremote(vb, "reset")  # boots and runs main.py forever (on virtual time)
+    out = mpremote(vb, "resume", "exec", "print(n > 0)", timeout=15)
+    assert out.strip() == "True", "interrupted inside main.py, its variables at the REPL"
