@@ -6,6 +6,7 @@
     kampung trace show FILE                # how a distance log is read
     kampung build blind_shoe --board B     # the bundle one board needs (add --mpy to compile)
     kampung flash --board B --firmware F   # write MicroPython onto a board with esptool
+    kampung deploy blind_shoe [--port P]   # send the bundle (to a virtual board without --port)
     kampung vboard                         # a virtual ESP32 on a serial port for mpremote
     kampung bench                          # memory, latency and size figures
 """
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from kampung import flash
 
         return flash.main(rest)
+    if cmd == "deploy":
+        from kampung import deploy
+
+        return deploy.main(rest)
     if cmd == "vboard":
         from kampung import vboard
 

@@ -1,0 +1,87 @@
+"""``kampung deploy`` to a virtual board with the real mpremote: only changes are sent, stale
+files go, a clean deploy ends safe mode, and the board boots the device."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from kampung import build, deploy
+from kampung.vboard import VirtualBoard
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    out = tmp_path / "bundle"
+    build.build("blind_shoe", "esp32_devkitc", out, secrets=tmp_path / "none.json")
+    return out
+
+
+def rebuild_manifest(bundle):
+    files = {}
+    for path in sorted(p for p in bundle.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        rel = path.relative_to(bundle).as_posix()
+        files[rel] = {"size": path.stat().st_size, "sha256": build.sha256(path)}
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"] = files
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_full_deploy_then_one_file(tmp_path, bundle):
+    with VirtualBoard(tmp_path / "flash") as vb:
+        first = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        assert len(first["sent"]) == len(json.loads((bundle / "manifest.json").read_text())["files"])
+        for rel in first["sent"]:
+            assert (vb.flash / rel).read_bytes() == (bundle / rel).read_bytes(), rel
+        log = bundle / "lib/kit/log.py"
+        log.write_text(log.read_text() + "# changed\n")
+        rebuild_manifest(bundle)
+        second = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        assert second["sent"] == ["lib/kit/log.py"] and second["removed"] == [], second
+        assert (vb.flash / "lib/kit/log.py").read_text().endswith("# changed\n")
+        third = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        assert third["sent"] == [], "nothing changed, nothing sent"
+
+
+def test_stale_files_are_removed_and_safe_mode_cleared(tmp_path, bundle):
+    extra = bundle / "lib/drivers/old_sensor.py"
+    extra.write_text("# a driver this device no longer uses\n")
+    rebuild_manifest(bundle)
+    with VirtualBoard(tmp_path / "flash") as vb:
+        deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        assert (vb.flash / "lib/drivers/old_sensor.py").exists()
+        (vb.flash / "crashes.json").write_text("[1, 2, 3]")
+        extra.unlink()
+        rebuild_manifest(bundle)
+        result = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        assert result["removed"] == ["lib/drivers/old_sensor.py"], result
+        assert not (vb.flash / "lib/drivers/old_sensor.py").exists()
+        assert not (vb.flash / "crashes.json").exists(), "a clean deploy ends safe mode"
+
+
+@pytest.mark.parametrize("mpy", [False, True], ids=["source", "mpy"])
+def test_deployed_board_boots_the_shoe(tmp_path, mpy):
+    out = tmp_path / "bundle"
+    build.build("blind_shoe", "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
+    with VirtualBoard(tmp_path / "flash") as vb:
+        deploy.deploy(out, vb.port, progress=lambda s: None)
+        console = deploy.watch(vb.port, 2.0, show=lambda s: None)
+    assert "kampung: blind_shoe on esp32_devkitc" in console, console
+    assert "sonar_trig=GPIO13" in console and "ERROR" not in console, console
+
+
+def test_missing_port_is_a_clear_error(bundle):
+    with pytest.raises(deploy.DeployError, match="no serial port /dev/nope"):
+        deploy.deploy(bundle, "/dev/nope")
+
+
+def test_busy_or_silent_port_gets_a_hint(tmp_path, bundle, monkeypatch):
+    fake = tmp_path / "mpremote"
+    fake.write_text("#!/bin/sh\necho 'mpremote: failed to access /dev/ttyUSB0 (it may be in use by another program)' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(deploy, "MPREMOTE", str(fake))
+    with pytest.raises(deploy.DeployError, match="close other serial monitors"):
+        deploy.mpremote("/dev/ttyUSB0", "exec", "1")
+    shutil.rmtree(bundle)

@@ -1,0 +1,135 @@
+"""``kampung deploy DEVICE --board B [--port P]``: put a device's bundle on a board with mpremote.
+
+Builds the bundle (``kampung build``), reads the board's ``manifest.json`` to see what it holds,
+then in one mpremote session creates folders, sends only the files whose sha256 changed,
+removes files that no longer belong, clears the crash counter (a clean deploy ends safe mode),
+writes the new manifest, resets the board and shows its console for a few seconds.
+
+Without ``--port`` it deploys to a virtual board (``kampung vboard``) whose flash is the folder
+``build/vboard/<board>``, so a second deploy sends only what changed, as on a real board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kampung import ROOT, build
+
+MPREMOTE = str(Path(sys.executable).parent / "mpremote")
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+HINTS = {
+    "failed to access": "the port is busy: close other serial monitors (Thonny, screen, another "
+                        "mpremote) and try again",
+    "no device found": "no board found: check the USB cable (some are charge-only) and --port",
+    "could not enter raw repl": "the board did not answer: press its reset (EN) button, or if "
+                                "main.py is stuck in a tight loop, hold BOOT while pressing reset, "
+                                "then run `kampung flash` to start clean",
+}
+
+
+def mpremote(port: str, *args: str, timeout: float = 120) -> str:
+    proc = subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        text = proc.stdout + proc.stderr
+        hint = next((h for k, h in HINTS.items() if k.lower() in text.lower()), None)
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit {proc.returncode}"
+        raise DeployError(f"mpremote failed: {last}" + (f"\n  what to try: {hint}" if hint else ""))
+    return proc.stdout
+
+
+def remote_manifest(port: str) -> dict:
+    out = mpremote(port, "exec", "try:\n print(open('manifest.json').read())\nexcept OSError:\n print('{}')")
+    try:
+        return json.loads(out.strip() or "{}")
+    except json.JSONDecodeError:
+        return {}  # a cut write: send everything
+
+
+def plan(local: dict, remote: dict) -> tuple[list[str], list[str]]:
+    """(files to send, files to remove) comparing two manifests by sha256."""
+    have = remote.get("files", {}) if isinstance(remote, dict) else {}
+    want = local["files"]
+    send = [f for f in want if f != "manifest.json" and have.get(f, {}).get("sha256") != want[f]["sha256"]]
+    remove = [f for f in have if f not in want]
+    return send, remove
+
+
+def deploy(bundle: Path, port: str, progress=print) -> dict:
+    if not port.startswith(("COM", "socket:", "rfc2217:")) and not Path(port).exists():
+        raise DeployError(f"no serial port {port}: list the ports with `mpremote connect list`")
+    local = json.loads((bundle / "manifest.json").read_text())
+    send, remove = plan(local, remote_manifest(port))
+    folders = sorted({"/".join(f.split("/")[:i]) for f in send for i in range(1, f.count("/") + 1)},
+                     key=lambda d: (d.count("/"), d))
+    # one exec: make folders, drop stale files and the crash counter (tolerating missing ones)
+    prep = ("import os\n"
+            f"for d in {folders!r}:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+            f"for f in {remove + ['crashes.json']!r}:\n try:\n  os.remove(f)\n except OSError:\n  pass\n")
+    args: list[str] = ["exec", prep]
+    total = 0
+    for f in send:
+        args += ["+", "fs", "cp", str(bundle / f), f":{f}"]
+        total += local["files"][f]["size"]
+    args += ["+", "fs", "cp", str(bundle / "manifest.json"), ":manifest.json"]
+    progress(f"sending {len(send)} of {len(local['files'])} files ({total} bytes), "
+             f"removing {len(remove)}")
+    mpremote(port, *args)
+    return {"sent": send, "removed": remove, "bytes": total}
+
+
+def watch(port: str, seconds: float, show=print) -> str:
+    """Reset the board and show its console for ``seconds``."""
+    import serial
+
+    mpremote(port, "reset")
+    out = b""
+    with serial.Serial(port, 115200, timeout=0.2) as s:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            out += s.read(4096)
+    text = out.decode(errors="replace")
+    for line in text.splitlines():
+        if line.strip():
+            show("  | " + line)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="kampung deploy", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("device")
+    ap.add_argument("--board", default="esp32_devkitc")
+    ap.add_argument("--port", help="serial port of a real board (default: a virtual board)")
+    ap.add_argument("--mpy", action="store_true", help="send .mpy compiled for the chip")
+    ap.add_argument("--config", type=Path, help="this device's settings (JSON)")
+    ap.add_argument("--site", type=Path, help="settings shared by a site (JSON)")
+    ap.add_argument("--watch", type=float, default=3.0, help="seconds of console to show after the reset")
+    args = ap.parse_args(argv)
+    bundle = ROOT / "build" / f"{args.device}-{args.board}"
+    try:
+        build.build(args.device, args.board, bundle, mpy=args.mpy, site=args.site, config=args.config)
+        if args.port:
+            deploy(bundle, args.port)
+            watch(args.port, args.watch)
+            return 0
+        from kampung.vboard import VirtualBoard
+
+        flash = ROOT / "build" / "vboard" / args.board
+        with VirtualBoard(flash, args.board, args.device) as vb:
+            print(f"virtual {args.board} on {vb.port} (flash: {flash.relative_to(ROOT)})")
+            deploy(bundle, vb.port)
+            watch(vb.port, args.watch)
+        return 0
+    except (build.BuildError, DeployError) as e:
+        print(f"kampung deploy: {e}", file=sys.stderr)
+        return 2
