@@ -141,6 +141,35 @@ def bundle() -> dict:
     return {"files": len(shoe_files()), "plain": plain, "mpy": compiled}
 
 
+def deploy_figures() -> dict:
+    """Full deploy, then a one-file redeploy, to a virtual board with the real mpremote: files
+    and bytes sent, and wall time as a multiple of one `mpremote fs cp` of one file (so the
+    machine's speed cancels out)."""
+    from kampung import build, deploy
+    from kampung.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "bundle"
+        build.build("blind_shoe", "esp32_devkitc", bundle, secrets=Path(tmp) / "none.json")
+        with VirtualBoard(Path(tmp) / "flash") as vb:
+            start = time.perf_counter()
+            deploy.mpremote(vb.port, "fs", "cp", str(bundle / "main.py"), ":probe.py")
+            one_cp = time.perf_counter() - start
+            start = time.perf_counter()
+            full = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+            full_t = time.perf_counter() - start
+            log = bundle / "lib/kit/log.py"
+            log.write_text(log.read_text() + "# bench\n")
+            manifest = json.loads((bundle / "manifest.json").read_text())
+            manifest["files"]["lib/kit/log.py"] = {"size": log.stat().st_size, "sha256": build.sha256(log)}
+            (bundle / "manifest.json").write_text(json.dumps(manifest))
+            start = time.perf_counter()
+            one = deploy.deploy(bundle, vb.port, progress=lambda s: None)
+            one_t = time.perf_counter() - start
+    return {"full_files": len(full["sent"]), "full_bytes": full["bytes"], "full_x": full_t / one_cp,
+            "one_files": len(one["sent"]), "one_bytes": one["bytes"], "one_x": one_t / one_cp}
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kampung bench")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -154,6 +183,7 @@ def main(argv: list[str]) -> int:
     lat = trace_latency() if (SHARED_DATA / "hcsr04").is_dir() else []
     spd = speed()
     size = bundle()
+    dep = deploy_figures()
     rows: list[tuple[str, str, str, bool | None]] = [
         ("peak live GC heap of the firmware, standard scenario",
          f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
@@ -181,6 +211,10 @@ def main(argv: list[str]) -> int:
     for runtime, ratio in spd.items():
         rows.append((f"device time per wall time, 1 min walk, {runtime}", f"{ratio} x", "> 60 x",
                      ratio is not None and ratio > 60))
+    rows.append(("full deploy to the virtual board", f"{dep['full_files']} files, {dep['full_bytes']} B, "
+                 f"{dep['full_x']:.1f}x the time of one `mpremote fs cp`", "", None))
+    rows.append(("redeploy after changing one file", f"{dep['one_files']} file, {dep['one_bytes']} B, "
+                 f"{dep['one_x']:.1f}x the time of one `mpremote fs cp`", "1 file", dep["one_files"] == 1))
     rows.append((f"shoe bundle ({size['files']} files)",
                  f"{size['plain']} B source, {size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%})",
                  "", None))
