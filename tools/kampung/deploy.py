@@ -89,17 +89,28 @@ def deploy(bundle: Path, port: str, progress=print) -> dict:
 
 
 def watch(port: str, seconds: float, show=print) -> str:
-    """Reset the board and show its console for ``seconds``."""
+    """Reset the board and show its console for ``seconds``.
+
+    The port is opened first and the reset sent through it (raw REPL, machine.reset()), so not
+    a byte of the boot log is lost between a reset and opening the port."""
     import serial
 
-    mpremote(port, "reset")
     out = b""
     with serial.Serial(port, 115200, timeout=0.2) as s:
+        s.write(b"\r\x03\x03")
+        time.sleep(0.1)
+        s.write(b"\x01")  # raw REPL
+        time.sleep(0.1)
+        s.reset_input_buffer()
+        s.write(b"import machine\nmachine.reset()\x04")
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             out += s.read(4096)
     text = out.decode(errors="replace")
+    # what the board printed after accepting the command (raw REPL answers "OK")
+    text = text.split("OK", 1)[1] if "OK" in text else text
     for line in text.splitlines():
+        line = line.strip("\x04>")
         if line.strip():
             show("  | " + line)
     return text

@@ -13,10 +13,8 @@ import asyncio
 import time
 
 from apps.blind_shoe import logic
-from apps.blind_shoe import settings as shoe_settings
-from apps.blind_shoe.settings import SCHEMA
 from drivers.hcsr04 import HCSR04, HCSR04Error
-from kit import config, feedback, i18n, log, store
+from kit import feedback, i18n, log, store
 
 PREFS = "shoe_prefs.json"  # range and mode chosen with the button survive a power cycle
 MODE_BITS = {"buzzer": feedback.BUZZER, "vibration": feedback.VIBRATION, "both": feedback.BOTH}
@@ -186,8 +184,14 @@ class Shoe:
 
 
 def load_settings(values, source):
-    """Validated settings from a config section; ConfigError names ``source`` and the field."""
-    return shoe_settings.check(config.validate(SCHEMA, values, source), source)
+    """Validated settings from a config section; ConfigError names ``source`` and the field.
+
+    The schema and validator are imported here, not at the top: kit.boot drops them once the
+    settings are loaded, which gives their RAM back to the running shoe."""
+    from apps.blind_shoe import settings as shoe_settings
+    from kit import config
+
+    return shoe_settings.check(config.validate(shoe_settings.SCHEMA, values, source), source)
 
 
 def main(hal, settings):

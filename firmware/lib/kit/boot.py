@@ -97,12 +97,28 @@ def start(board_path="board.json", config_path="config.json"):
         except ConfigError as e:
             error("%s; using safe defaults" % e)
             settings = app.load_settings({}, "defaults")
+        forget("kit.config", "apps.%s.settings" % device)
         app.main(hal, settings)
     except Exception as e:  # the app crashed: record it, then restart by a reset
         error("%s: %s" % (type(e).__name__, e))
         record_crash(times)
         hal.reset()
     return None
+
+
+def forget(*names):
+    """Drop modules only needed at boot (settings schema, validator): their RAM goes back to the
+    app. A later import loads them again."""
+    import gc
+    import sys
+
+    for name in names:
+        sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        package = sys.modules.get(parent)
+        if package is not None and child in dir(package):
+            delattr(package, child)  # the package keeps a reference to its imported submodule
+    gc.collect()
 
 
 def safe_mode(hal, why):

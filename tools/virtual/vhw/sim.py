@@ -70,6 +70,7 @@ def run(spec):
                     # benchmark baseline: the board alone, with the modules that are built in
                     # (C, no heap) on a real ESP32 but Python on the virtual one
                     __import__("machine")
+                    __import__("os")  # the unix port's os, extended for mpremote
                     clock.advance_to(duration_us)
                 __import__("main")
                 clock.advance_to(duration_us)  # main returned: the board idles at the REPL
