@@ -1,4 +1,4 @@
-"""The ``kampung`` command: simulator, board checks, traces, benchmarks.
+"""The ``kampung`` command: simulator, boards, traces, build, flash, deploy, virtual board, benchmarks.
 
     kampung sim blind_shoe                 # the shoe on its built-in walking scenario
     kampung sim blind_shoe --trace FILE    # replay a recorded HC-SR04 log
@@ -13,7 +13,13 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+
+# command -> module of the kampung package whose main(argv) runs it
+COMMANDS = {"sim": "sim", "boards": "boards", "trace": "traces", "build": "build",
+            "flash": "flash", "deploy": "deploy", "vboard": "vboard", "bench": "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,38 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 0
     cmd, rest = argv[0], argv[1:]
-    if cmd == "sim":
-        from kampung import sim
-
-        return sim.main(rest)
-    if cmd == "boards":
-        from kampung import boards
-
-        return boards.main(rest)
-    if cmd == "trace":
-        from kampung import traces
-
-        return traces.main(rest)
-    if cmd == "build":
-        from kampung import build
-
-        return build.main(rest)
-    if cmd == "flash":
-        from kampung import flash
-
-        return flash.main(rest)
-    if cmd == "deploy":
-        from kampung import deploy
-
-        return deploy.main(rest)
-    if cmd == "vboard":
-        from kampung import vboard
-
-        return vboard.main(rest)
-    if cmd == "bench":
-        from kampung import bench
-
-        return bench.main(rest)
+    if cmd in COMMANDS:
+        module = importlib.import_module(f"kampung.{COMMANDS[cmd]}")
+        try:
+            return module.main(rest)
+        except BrokenPipeError:  # `kampung ... | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     print(f"kampung: unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
     return 2
 
