@@ -4,7 +4,6 @@ files go, a clean deploy ends safe mode, and the board boots the device."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -84,4 +83,3 @@ def test_busy_or_silent_port_gets_a_hint(tmp_path, bundle, monkeypatch):
     monkeypatch.setattr(deploy, "MPREMOTE", str(fake))
     with pytest.raises(deploy.DeployError, match="close other serial monitors"):
         deploy.mpremote("/dev/ttyUSB0", "exec", "1")
-    shutil.rmtree(bundle)

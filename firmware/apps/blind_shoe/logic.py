@@ -57,7 +57,6 @@ class ShoeLogic:
         self.faults = 0
         self.fault_total = 0
         self.state = CLEAR
-        self.filtered = None
         self.near_blind = False  # JSN-SR04T: the last echo came from the edge of the blind zone
         self.silent_since = None
         self.silent = 0  # no-echo readings in a row
@@ -91,13 +90,11 @@ class ShoeLogic:
                     self.silent_since = now
                 if self.diff(now, self.silent_since) >= BLIND_HOLD_MS:
                     return self._set_state(FAULT)
-                self.filtered = self.blind_mm
                 return self._set_state(0)
             if self.silent < CLEAR_AFTER:
                 return False
             w = self.window
             w[0] = w[1] = w[2] = FAR
-            self.filtered = None
             self.blocked_since = None
             return self._set_state(CLEAR)
         self.silent = 0
@@ -115,7 +112,6 @@ class ShoeLogic:
             med = a if a > c else (c if b > c else b)
         if med == FAR:
             return False  # one echo after silence: wait for a second to agree
-        self.filtered = med
         if med <= BLOCKED_MM:
             if self.blocked_since is None:
                 self.blocked_since = now

@@ -155,12 +155,6 @@ class Board:
         self.parts[name] = part
         return part
 
-    def role_pin(self, role):
-        for gpio, name in self.roles.items():
-            if name == role:
-                return gpio
-        raise ValueError("no pin for role %r on this board" % role)
-
     # -- event log --------------------------------------------------------------------------
     def emit(self, part, kind, *fields):
         """One event line: fields come as name, value, name, value... in the order to print.

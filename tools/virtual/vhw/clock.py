@@ -45,11 +45,6 @@ def reset(start_ms=0, base_ms=0, end=None):
     _cancelled.clear()
 
 
-def now_ms():
-    """Milliseconds since the start of the simulation (event log time)."""
-    return us // 1000
-
-
 def ticks_ms():
     return (start_ticks_ms + us // 1000) & _MASK
 
