@@ -97,5 +97,5 @@ def test_secrets_file_is_git_ignored():
 
 
 def test_device_without_firmware_is_a_clear_error(capsys):
-    assert build.main(["kuword"]) == 2
-    assert "kuword: no firmware yet" in capsys.readouterr().err
+    assert build.main(["kandig"]) == 2
+    assert "kandig: no firmware yet" in capsys.readouterr().err

@@ -8,6 +8,7 @@
     kampung flash --board B --firmware F   # write MicroPython onto a board with esptool
     kampung deploy blind_shoe [--port P]   # send the bundle (to a virtual board without --port)
     kampung vboard                         # a virtual ESP32 on a serial port for mpremote
+    kampung audit --port P                 # a Kuword lock's audit log (or --flash DIR)
     kampung bench                          # memory, latency and size figures
 """
 
@@ -19,7 +20,8 @@ import sys
 
 # command -> module of the kampung package whose main(argv) runs it
 COMMANDS = {"sim": "sim", "boards": "boards", "trace": "traces", "build": "build",
-            "flash": "flash", "deploy": "deploy", "vboard": "vboard", "bench": "bench"}
+            "flash": "flash", "deploy": "deploy", "vboard": "vboard", "bench": "bench",
+            "audit": "audit"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
 
 SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
-DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json"}
+DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json", "kuword": SCENARIOS / "kuword_day.json"}
 KNOWN_KEYS = {"device", "board", "config", "duration_ms", "start_ticks_ms", "parts", "inputs",
               "description", "log_pings", "files"}
 
@@ -45,6 +45,7 @@ def _is_num(v) -> bool:
 
 
 # What each kind of part accepts as an input: key -> (check, words for the valid values)
+_KEYS = "0123456789ABCD*#"
 _CM = (lambda v: v is None or (_is_num(v) and 0 <= v <= 1000), "a distance in cm (0-1000) or null")
 _INPUTS = {
     "sonar": {"trace": (lambda v: isinstance(v, str) and v != "", "a CSV file name"),
@@ -56,15 +57,34 @@ _INPUTS = {
     "button": {"press_ms": (lambda v: _is_int(v) and 1 <= v <= 600000, "ms held, 1-600000")},
     "battery": {"volts": (lambda v: _is_num(v) and 0 <= v <= 30, "volts from 0 to 30")},
     "wifi": {"state": (lambda v: v in ("up", "down"), "'up' or 'down'")},
+    "keypad": {"keys": (lambda v: isinstance(v, str) and v != "" and all(c in _KEYS for c in v),
+                        f"keys of the 4x4 keypad ({_KEYS})"),
+               "hold": (lambda v: isinstance(v, str) and v != "" and all(c in _KEYS for c in v),
+                        "keys to hold down together"),
+               "release": (lambda v: isinstance(v, str) and all(c in _KEYS for c in v), "keys to let go"),
+               "hold_ms": (lambda v: _is_int(v) and 1 <= v <= 60000, "ms each key is held, 1-60000"),
+               "gap_ms": (lambda v: _is_int(v) and 0 <= v <= 60000, "ms between keys, 0-60000")},
+    "door_contact": {"state": (lambda v: v in ("open", "closed"), "'open' or 'closed'")},
+    "tamper": {"state": (lambda v: v in ("open", "closed"), "'open' or 'closed'")},
+    "lcd": {"fault": (lambda v: v in ("drop_nibble", "i2c_error", "power_cycle"),
+                      "'drop_nibble', 'i2c_error' or 'power_cycle'"),
+            "count": (lambda v: _is_int(v) and 1 <= v <= 1000, "how many I2C writes fail, 1-1000")},
+    "power": {"off_ms": (lambda v: _is_int(v) and 0 <= v <= 3600000, "ms without power, 0-3600000")},
 }
 _ACTIONS = {"sonar": ("trace", "cm", "fault", "temp_c"), "button": ("press_ms",),
-            "battery": ("volts",), "wifi": ("state",)}
+            "battery": ("volts",), "wifi": ("state",), "keypad": ("keys", "hold", "release"),
+            "door_contact": ("state",), "tamper": ("state",), "lcd": ("fault",), "power": ("off_ms",)}
 _PARTS = {"sonar": {"variant": (lambda v: v in ("hcsr04", "jsn_sr04t"), "'hcsr04' or 'jsn_sr04t'"),
                     "temp_c": _INPUTS["sonar"]["temp_c"], "cm": _CM,
                     "fault": _INPUTS["sonar"]["fault"]},
           "battery": {"volts": _INPUTS["battery"]["volts"],
                       "divider": (lambda v: _is_num(v) and 1 <= v <= 20, "a ratio from 1 to 20")},
-          "button": {"bounce": (lambda v: isinstance(v, bool), "true or false")}}
+          "button": {"bounce": (lambda v: isinstance(v, bool), "true or false")},
+          "keypad": {"bounce": (lambda v: isinstance(v, bool), "true or false"),
+                     "diodes": (lambda v: isinstance(v, bool), "true or false")},
+          "lcd": {"addr": (lambda v: v is None or v in (0x27, 0x3F), "39 (0x27), 63 (0x3F) or null (no LCD)")},
+          "door_contact": {"closed": (lambda v: isinstance(v, bool), "true or false")},
+          "tamper": {"closed": (lambda v: isinstance(v, bool), "true or false")}}
 
 
 def part_kind(name: str) -> str:
@@ -107,7 +127,7 @@ def validate_scenario(data, path) -> None:
         rules = _PARTS.get(part_kind(name))
         if rules is None or not isinstance(settings, dict):
             raise ScenarioError(f"{path}: parts: {name!r} is not a part with settings; parts with "
-                                f"settings: sonar, battery, button (an object each)")
+                                f"settings: {', '.join(sorted(_PARTS))} (an object each)")
         _check_keys(f"{path}: parts.{name}", settings, rules)
     for i, item in enumerate(data.get("inputs", [])):
         where = f"{path}: inputs[{i}]"
@@ -157,6 +177,9 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     available = {"wifi"} | {r for r in pins if part_kind(r) == "button"}
     available |= {"sonar"} if {"sonar_trig", "sonar_echo"} <= set(pins) else set()
     available |= {"battery"} if "battery" in pins else set()
+    available |= {"power"}
+    available |= {"keypad"} if "keypad_row1" in pins else set()
+    available |= {r for r in ("lcd", "door_contact", "tamper") if r in pins or r + "_scl" in pins}
     where = scenario.get("_source", "scenario")
     for i, item in enumerate(inputs):
         if item["part"] not in available:

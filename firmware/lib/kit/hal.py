@@ -45,6 +45,12 @@ class Hal:
     def adc(self, role):
         return machine.ADC(machine.Pin(self.gpio(role)), atten=machine.ADC.ATTN_11DB)
 
+    def i2c(self, prefix, freq=100000):
+        """The I2C bus on roles ``<prefix>_scl`` and ``<prefix>_sda`` (hardware I2C 0). 100 kHz:
+        long wires to a door panel and 5 V backpacks with weak pull-ups need the slow clock."""
+        return machine.I2C(0, scl=machine.Pin(self.gpio(prefix + "_scl")),
+                           sda=machine.Pin(self.gpio(prefix + "_sda")), freq=freq)
+
     # -- board-level services for kit.boot (machine stays behind this module) -----------------
     WDT_RESET = machine.WDT_RESET
 

@@ -37,3 +37,22 @@ def read_json(path, default=None):
         raise ValueError("%s: not valid JSON" % path) from None
     finally:
         f.close()
+
+
+def append_line(path, line, max_bytes=4096):
+    """Append one text line to a rotating log, atomically.
+
+    The file is rewritten through ``write_bytes`` (a power cut leaves the old log or the new
+    one, never a torn line). When it would grow past ``max_bytes`` it is renamed to
+    ``path + ".1"`` (replacing the previous one) and a new file starts: the log never takes
+    more than about twice ``max_bytes`` of flash, and the newest lines are always kept."""
+    data = line.encode() + b"\n"
+    try:
+        with open(path, "rb") as f:
+            old = f.read()
+    except OSError:
+        old = b""
+    if old and len(old) + len(data) > max_bytes:
+        os.rename(path, path + ".1")
+        old = b""
+    write_bytes(path, old + data)

@@ -1,7 +1,9 @@
 """Which virtual parts each device's board roles are wired to, and how scenario inputs reach them."""
 
 from vhw.parts.hcsr04 import HCSR04
-from vhw.parts.simple import Battery, Button
+from vhw.parts.hd44780 import LCD
+from vhw.parts.keypad import Keypad
+from vhw.parts.simple import Battery, Button, Switch
 
 
 def wire(board, device, pins, parts_cfg):
@@ -18,6 +20,19 @@ def wire(board, device, pins, parts_cfg):
     for role in pins:
         if role == "button" or role.endswith("_button"):
             made[role] = Button(board, pins[role], role, bounce=parts_cfg.get(role, {}).get("bounce", True))
+    if "keypad_row1" in pins and "keypad_col1" in pins:
+        cfg = parts_cfg.get("keypad", {})
+        made["keypad"] = Keypad(board, [pins["keypad_row%d" % i] for i in (1, 2, 3, 4)],
+                                [pins["keypad_col%d" % i] for i in (1, 2, 3, 4)],
+                                diodes=cfg.get("diodes", False), bounce=cfg.get("bounce", True))
+    if "lcd_scl" in pins and "lcd_sda" in pins:
+        cfg = parts_cfg.get("lcd", {})
+        if cfg.get("addr", 0x27) is not None:  # null: no LCD connected
+            # the bus runs at 100 kHz (kit.hal.i2c): the busy check times bytes at that rate
+            made["lcd"] = LCD(board, pins["lcd_scl"], pins["lcd_sda"], addr=cfg.get("addr", 0x27), bus_hz=100000)
+    for role in ("door_contact", "tamper"):
+        if role in pins:
+            made[role] = Switch(board, pins[role], role, closed=parts_cfg.get(role, {}).get("closed", True))
     if "battery" in pins:
         cfg = parts_cfg.get("battery", {})
         made["battery"] = Battery(board, pins["battery"], cfg.get("volts", 4.0), cfg.get("divider", 2.0))
@@ -31,6 +46,16 @@ def apply(board, parts, item):
     if name == "wifi":
         board.ap_available = item.get("state") == "up"
         return
+    if name == "power":
+        from vhw import Reset
+        from vhw import board as vboard
+
+        for other in parts.values():
+            if isinstance(other, LCD):
+                other.power_cycle()  # the LCD hangs on the same supply
+            elif isinstance(other, Keypad):
+                other.release(other.pressed())
+        raise Reset(vboard.PWRON_RESET, item["off_ms"], "power cut")
     if part is None:
         raise ValueError("scenario input for unknown part %r (parts: %s)" % (name, ", ".join(sorted(parts))))
     if isinstance(part, HCSR04):
@@ -52,3 +77,20 @@ def apply(board, parts, item):
         part.press(item.get("press_ms", 150))
     elif isinstance(part, Battery):
         part.set_volts(item["volts"])
+    elif isinstance(part, Keypad):
+        if "keys" in item:
+            part.type(item["keys"], item.get("hold_ms", 80), item.get("gap_ms", 80))
+        elif "hold" in item:
+            part.hold(item["hold"])
+        else:
+            part.release(item["release"])
+    elif isinstance(part, Switch):
+        part.set(item["state"] == "closed")
+    elif isinstance(part, LCD):
+        fault = item["fault"]
+        if fault == "drop_nibble":
+            part.drop_nibbles += 1
+        elif fault == "i2c_error":
+            part.fail_writes += item.get("count", 1)
+        else:
+            part.power_cycle()

@@ -139,7 +139,8 @@ def _reset_board(board):
 def _input_applier(board, parts, item):
     def apply():
         fields = []
-        for key in ("trace", "cm", "fault", "volts", "press_ms", "state", "temp_c"):
+        for key in ("trace", "cm", "fault", "volts", "press_ms", "state", "temp_c", "keys", "hold",
+                    "release", "off_ms"):
             if key in item:
                 fields.append(key)
                 fields.append(item[key])

@@ -54,3 +54,21 @@ class Battery:
     def set_volts(self, volts):
         self.volts = volts
         self.board.analog[self.gpio] = volts / self.divider
+
+
+class Switch:
+    """A switch from the pin to GND that stays where it is put: a door's reed contact (closed =
+    door shut) or a case tamper switch (closed = case shut). Closed reads 0 (the pin's pull-up
+    makes open read 1). Reed contacts do not bounce much; the firmware debounces anyway."""
+
+    def __init__(self, board, gpio, name, closed=True):
+        self.board = board
+        self.gpio = gpio
+        self.name = name
+        board.pin(gpio)
+        board.attach(name, self)
+        self.set(closed)
+
+    def set(self, closed):
+        self.closed = closed
+        self.board.set_level(self.gpio, 0 if closed else None)

@@ -1,0 +1,1 @@
+"""Kuword: the keypad door lock (code entry, lockouts, relay, LCD)."""

@@ -1,0 +1,493 @@
+"""Kuword, the keypad lock: keypad -> code entry -> PIN store -> lock, with LCD and buzzer.
+
+Wiring (roles in boards/<board>.json): keypad_row1..4 (outputs), keypad_col1..4 (inputs with
+pull-ups; never GPIO34-39 on an ESP32, they have none), relay (a relay module or logic-level
+MOSFET driving the solenoid; fail-secure: not driven = locked, so give the driver input a
+10 kOhm pull-down: the pin floats while the ESP32 resets), buzzer (piezo), lcd_sda/lcd_scl (a
+16x2 LCD with a PCF8574 backpack), optional door_contact (reed switch to GND, closed = door
+shut), tamper (switch to GND, closed = case shut) and battery (through a divider).
+
+Fail-secure: the relay is switched to "locked" before anything else, stays locked while the
+PIN store cannot be read, and is switched back to locked when the app ends for any reason
+(an exception, a cancelled task); after a reset or a watchdog reset the board boots locked.
+
+Tasks (asyncio): ``flow`` reads keys and runs the dialogues (code check, master menu, first
+setup); ``watch`` every 100 ms relocks on time, follows the door and tamper switches, reads the
+battery, keeps the LCD alive and feeds the watchdog. A PIN check (~0.3 s of PBKDF2 on an
+ESP32) runs in slices, so neither task waits on it.
+
+Files on the flash: kuword_pins.json (hashes only, pinstore.py), kuword_state.json (wrong codes
+in a row, written before a result is shown), audit.csv and audit.csv.1 (who, when, result; no
+PIN ever): ``mpremote cat :audit.csv`` or ``kampung audit``.
+"""
+
+import asyncio
+import time
+
+from apps.kuword import entry, logic, texts
+from apps.kuword.pinstore import GUESTS, USERS, PinStore, StoreError
+from drivers.hd44780 import LCD
+from drivers.keypad import Keypad
+from kit import feedback, log, store
+
+PINS = "kuword_pins.json"
+STATE = "kuword_state.json"
+AUDIT = "audit.csv"
+AUDIT_BYTES = 4096  # per file; two files kept (about 2 x 130 records)
+POLL_MS = 10  # keypad scan period; the driver debounces over several scans
+WATCH_MS = 100
+NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
+
+# One-shot tones (on, ms, Hz) and the alarm loop
+TONE_KEY = ((1, 30, 2700), (0, 1, 0))
+TONE_GRANTED = ((1, 120, 2000), (0, 60, 0), (1, 250, 2700), (0, 1, 0))
+TONE_DENIED = ((1, 600, 700), (0, 1, 0))
+TONE_LOCKOUT = ((1, 200, 700), (0, 100, 0), (1, 200, 700), (0, 100, 0), (1, 200, 700), (0, 1, 0))
+TONE_WARN = ((1, 80, 2700), (0, 80, 0), (1, 80, 2700), (0, 1, 0))
+ALARM = ((1, 250, 3000), (0, 250, 0))
+SILENT = ((0, 0, 0),)
+
+
+class Kuword:
+    def __init__(self, hal, settings):
+        s = settings
+        self.s = s
+        self.lang = s["lang"]
+        # locked before anything else can fail
+        self.active = s["relay_active"]
+        self.relay = hal.output("relay", 1 - self.active)
+        self.keypad = Keypad([hal.output("keypad_row%d" % i, 1) for i in (1, 2, 3, 4)],
+                             [hal.input("keypad_col%d" % i, "up") for i in (1, 2, 3, 4)])
+        self.entry = entry.KeyCollector(s["min_len"], s["max_len"], s["entry_timeout_s"] * 1000, time.ticks_diff)
+        self.player = feedback.Player(feedback.Outputs(hal.pwm("buzzer", s["buzzer_hz"]), None, feedback.BUZZER))
+        self.i2c = hal.i2c("lcd")
+        self.lcd = None
+        self.lcd_lines = None
+        self.lcd_since = time.ticks_ms()
+        self.door = hal.input("door_contact", "up") if hal.has("door_contact") else None
+        self.tamper = hal.input("tamper", "up") if hal.has("tamper") else None
+        self.battery = hal.adc("battery") if hal.has("battery") else None
+        self.pins = PinStore(PINS, s["iterations"])
+        self.lockout = logic.Lockout(s["fail_limit"], s["lockout_s"], s["lockout_cap_s"])
+        self.lock = logic.Lock(s["unlock_s"] * 1000, s["door_ajar_s"] * 1000, time.ticks_diff)
+        self.batt = logic.Battery(int(s["battery_low_v"] * 1000), int(s["battery_critical_v"] * 1000))
+        self.locked_until = None  # ticks_ms when a keypad lockout ends
+        self.prompt = ("ready",)
+        self.note = None
+        self.note_until = 0
+        self.alarms = 0  # bit 1: door ajar, bit 2: tamper
+        self.door_closed = True
+        self.tampered = False
+        self.store_ok = False
+        self.tasks = []
+        self.watchdog = None
+
+    # -- outputs ----------------------------------------------------------------------------
+    def set_relay(self, unlocked):
+        self.relay.value(self.active if unlocked else 1 - self.active)
+
+    def relock(self):
+        self.lock.relock()
+        self.set_relay(False)
+
+    def tone(self, pattern):
+        if not self.alarms:
+            self.player.play_once(pattern)
+
+    def screen(self, *what):
+        """The dialogue's prompt: ("ready",), ("menu",), ..."""
+        self.prompt = what
+        self.render()
+
+    def say(self, *what):
+        """A result shown for NOTE_MS, then the prompt again."""
+        self.note = what
+        self.note_until = time.ticks_add(time.ticks_ms(), NOTE_MS)
+        self.render()
+
+    def lines(self):
+        if self.alarms & 2:
+            return texts.screen(self.lang, "tamper")
+        if self.alarms & 1:
+            return texts.screen(self.lang, "ajar")
+        if self.note is not None:
+            return texts.screen(self.lang, *self.note)
+        if self.locked_until is not None:
+            left = max(0, time.ticks_diff(self.locked_until, time.ticks_ms()) + 999) // 1000
+            return texts.screen(self.lang, "lockout", left)
+        if self.entry.length():
+            one, _ = texts.screen(self.lang, *self.prompt)
+            return (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0],
+                    self.entry.masked())
+        one, two = texts.screen(self.lang, *self.prompt)
+        if self.prompt[0] == "ready" and self.batt.level:
+            return texts.screen(self.lang, "batt_low" if self.batt.level == logic.BATT_LOW else "batt_critical")
+        return one, two
+
+    def render(self):
+        lines = self.lines()
+        if lines == self.lcd_lines and self.lcd is not None:
+            return
+        self.lcd_lines = lines
+        if self.lcd is None:
+            return
+        try:
+            self.lcd.show(lines[0], lines[1])
+        except OSError as e:
+            log.info("LCD:", e)
+            self.lcd = None  # the watch task re-initialises it
+
+    def lcd_service(self, now):
+        """(Re)start the LCD after an I2C error, and re-initialise it every ``lcd_refresh_s``
+        so that a screen garbled by a glitch on the wires recovers."""
+        every = self.s["lcd_refresh_s"] * 1000
+        due = self.lcd is None and time.ticks_diff(now, self.lcd_since) >= 0
+        if not due and every and time.ticks_diff(now, self.lcd_since) >= every:
+            due = True
+        if not due:
+            return
+        self.lcd_since = time.ticks_add(now, 5000 if self.lcd is None else 0)
+        try:
+            if self.lcd is None:
+                self.lcd = LCD(self.i2c)
+            else:
+                self.lcd.reinit()
+            self.lcd_since = now
+            lines = self.lines()
+            self.lcd_lines = lines
+            self.lcd.show(lines[0], lines[1])
+        except OSError as e:
+            log.info("LCD:", e)
+            self.lcd = None
+
+    # -- records -----------------------------------------------------------------------------
+    def audit(self, who, result):
+        """One line of the audit log: epoch s, uptime ms, who (slot or "unknown"), result."""
+        store.append_line(AUDIT, "%d,%d,%s,%s" % (time.time(), time.ticks_ms(), who, result), AUDIT_BYTES)
+
+    def save_fails(self):
+        store.write_json(STATE, {"fails": self.lockout.fails})
+
+    def load_fails(self):
+        try:
+            state = store.read_json(STATE, {"fails": 0})
+            fails = state["fails"]
+            if not isinstance(fails, int) or fails < 0:
+                raise ValueError("%s: 'fails' is %r" % (STATE, fails))
+        except (ValueError, KeyError, TypeError) as e:
+            # cannot tell how many wrong codes were tried: assume a lockout (fail-secure)
+            log.info("ERROR:", e, "; keypad locked out")
+            fails = self.lockout.limit
+        self.lockout.fails = fails
+        wait = self.lockout.wait_s()
+        if wait:  # a power cut does not shorten a lockout: it starts again in full
+            self.locked_until = time.ticks_add(time.ticks_ms(), wait * 1000)
+
+    # -- input -------------------------------------------------------------------------------
+    async def next_entry(self, min_len=None, max_len=None):
+        """The next finished entry from the keypad, an event of apps/kuword/entry.py: (CODE,
+        digits), (LONG, digits), (SHORT, n), (CANCEL, 0), (FUNCTION, "A".."D"), (TIMEOUT, n).
+        Keys typed during a lockout are dropped."""
+        self.entry.clear()
+        self.entry.set_lengths(min_len or self.s["min_len"], max_len or self.s["max_len"])
+        while True:
+            await asyncio.sleep_ms(POLL_MS)
+            now = time.ticks_ms()
+            key = self.keypad.poll(now)
+            if self.locked_until is not None:
+                continue
+            if key is None:
+                event = self.entry.tick(now)
+            else:
+                self.tone(TONE_KEY)
+                event = self.entry.feed(key, now)
+                self.note = None
+                self.render()
+            if event is not None:
+                self.render()
+                return event
+
+    async def ask(self, prompt, min_len, max_len, *args):
+        """Show ``prompt`` and return the digits entered, or None (cancelled or timed out)."""
+        self.screen(prompt, *args)
+        while True:
+            event = await self.next_entry(min_len, max_len)
+            if event[0] == entry.CODE:
+                return event[1]
+            if event[0] in (entry.SHORT, entry.LONG):
+                self.say("too_short" if event[0] == entry.SHORT else "too_long")
+                continue
+            if event[0] in (entry.CANCEL, entry.TIMEOUT):
+                self.say("cancelled")
+                return None
+
+    # -- dialogues ---------------------------------------------------------------------------
+    async def check(self, digits):
+        """Is ``digits`` (or, with anti-peep, a code inside it) a valid code? Returns the slot or
+        None. The failure is counted on flash before any result is shown or the door opens."""
+        codes = logic.candidates(digits, self.pins.lengths(), self.s["peep_extra"])
+        if not codes:
+            self.say("too_long")
+            return None
+        self.lockout.fails += 1
+        self.save_fails()
+        self.screen("checking")
+        slot = None
+        now_s = time.time()
+        for code in codes:
+            slot = self.pins.match(await self.pins.derive(code), now_s)
+            if slot is not None and slot != "expired":
+                break
+        if slot is None or slot == "expired":
+            self.denied(slot)
+            return None
+        self.lockout.fails = 0
+        self.save_fails()
+        return slot
+
+    def denied(self, why):
+        self.audit("unknown", "expired" if why == "expired" else "denied")
+        wait = self.lockout.wait_s()
+        if wait:
+            self.locked_until = time.ticks_add(time.ticks_ms(), wait * 1000)
+            self.audit("unknown", "lockout %ds" % wait)
+            log.info("keypad locked out for %d s after %d wrong codes" % (wait, self.lockout.fails))
+            self.note = None
+            self.tone(TONE_LOCKOUT)
+        elif why == "expired":
+            self.say("expired")
+            self.tone(TONE_DENIED)
+        else:
+            self.say("wrong", self.lockout.left())
+            self.tone(TONE_DENIED)
+        self.screen("ready")
+
+    def grant(self, slot):
+        if slot[0] == "g":  # a guest code works once
+            self.pins.remove(slot)
+            self.pins.save()
+        if slot == "d":
+            # opens exactly as a normal code would; the alarm is silent (issue: MQTT later)
+            log.info("ALARM: duress code used")
+        self.audit(self.who(slot), "duress" if slot == "d" else "granted")
+        self.set_relay(True)
+        self.lock.unlock(time.ticks_ms())
+        self.tone(TONE_GRANTED)
+        self.say("welcome", "")
+        self.screen("ready")
+
+    def who(self, slot):
+        return {"m": "master", "d": "duress"}.get(slot) or ("user" if slot[0] == "u" else "guest") + slot[1:]
+
+    async def setup(self):
+        """First start (no PIN store): the master code is chosen on the keypad, twice."""
+        self.pins.create()
+        while not self.pins.has_master():
+            await self.new_code("m", "setup")
+        self.audit("master", "setup")
+        self.screen("ready")
+
+    async def new_code(self, slot, prompt="new_code", expires=0, made=0):
+        """Ask for a new code twice and store it in ``slot``; False when cancelled or refused."""
+        lo, hi = self.s["min_len"], self.s["max_len"]
+        first = await self.ask(prompt, lo, hi, *(() if prompt == "setup" else (self.label(slot),)) + (lo, hi))
+        if first is None:
+            return False
+        again = await self.ask("repeat", lo, hi)
+        if again is None:
+            return False
+        if again != first:
+            self.say("mismatch")
+            return False
+        self.screen("checking")
+        key = await self.pins.derive(first)
+        taken = self.pins.match(key, 0)
+        if taken is not None and taken != slot:
+            self.say("in_use")
+            return False
+        self.pins.put(slot, key, len(first), expires, made)
+        self.pins.save()
+        self.say("saved", self.label(slot))
+        return True
+
+    def label(self, slot):
+        if slot == "m":
+            return "M"
+        if slot == "d":
+            return "D"
+        return slot.upper()
+
+    async def menu(self):
+        """Master menu: 1 add user, 2 change a user's code, 3 remove a user, 4 guest code,
+        5 duress code, 6 change the master code."""
+        code = await self.ask("master", self.s["min_len"], self.s["max_len"])
+        if code is None:
+            return
+        slot = await self.check(code)
+        if slot != "m":
+            if slot is not None:  # a user code is not a master code: counts as wrong
+                self.lockout.fails += 1
+                self.save_fails()
+                self.denied(None)
+            return
+        self.audit("master", "menu")
+        choice = await self.ask("menu", 1, 1)
+        if choice == "1":
+            slot = self.pins.free("u", USERS)
+            if slot is None:
+                self.say("full")
+            elif await self.new_code(slot):
+                self.audit("master", "add " + self.who(slot))
+        elif choice in ("2", "3"):
+            n = await self.ask("which", 1, 2)
+            slot = "u" + (n or "0")
+            if n is None or not 1 <= int(n) <= USERS:
+                self.say("cancelled")
+            elif slot not in self.pins.codes:
+                self.say("empty", self.label(slot))
+            elif choice == "3":
+                self.pins.remove(slot)
+                self.pins.save()
+                self.say("removed", self.label(slot))
+                self.audit("master", "remove " + self.who(slot))
+            elif await self.new_code(slot):
+                self.audit("master", "change " + self.who(slot))
+        elif choice == "4":
+            hours = await self.ask("hours", 1, 4)
+            slot = self.pins.free("g", GUESTS)
+            if hours is None or not 1 <= int(hours) <= self.s["guest_max_h"]:
+                self.say("cancelled")
+            elif slot is None:
+                self.say("full")
+            else:
+                now_s = time.time()
+                if await self.new_code(slot, expires=now_s + int(hours) * 3600, made=now_s):
+                    self.audit("master", "add %s %sh" % (self.who(slot), hours))
+        elif choice in ("5", "6"):
+            slot = "d" if choice == "5" else "m"
+            if await self.new_code(slot):
+                self.audit("master", "set " + self.who(slot))
+        elif choice is not None:
+            self.say("cancelled")
+
+    async def flow(self):
+        try:
+            self.store_ok = self.pins.load() == "ok"
+            missing = not self.store_ok
+        except StoreError as e:
+            log.info("ERROR:", e)
+            self.screen("store_error")
+            while True:  # locked until someone repairs the store (docs/kuword.md)
+                await asyncio.sleep_ms(1000)
+        if missing or not self.pins.has_master():
+            await self.setup()
+            self.store_ok = True
+        self.screen("ready")
+        while True:
+            event = await self.next_entry()
+            if event[0] == entry.CODE or (event[0] == entry.LONG and self.s["peep_extra"]):
+                slot = await self.check(event[1])
+                if slot is not None:
+                    self.grant(slot)
+            elif event[0] == entry.FUNCTION and event[1] == "A":
+                await self.menu()
+                self.screen("ready")
+            elif event[0] in (entry.SHORT, entry.LONG):
+                self.say("too_short" if event[0] == entry.SHORT else "too_long")
+
+    # -- the watch task ------------------------------------------------------------------------
+    def switches(self, now):
+        if self.door is not None:
+            closed = self.door.value() == 0
+            if closed != self.door_closed:
+                self.door_closed = closed
+                if self.lock.door(closed, now) == "relock":
+                    self.relock()
+                    self.alarm(1, False)
+        if self.tamper is not None:
+            opened = self.tamper.value() == 1
+            if opened != self.tampered:
+                self.tampered = opened
+                self.alarm(2, opened)
+                if opened:
+                    self.audit("unknown", "tamper")
+                    log.info("ALARM: tamper switch open")
+
+    def alarm(self, bit, on):
+        before = self.alarms
+        self.alarms = (self.alarms | bit) if on else (self.alarms & ~bit)
+        if bool(before) != bool(self.alarms):
+            self.player.set_loop(ALARM if self.alarms else SILENT, urgent=True)
+        self.render()
+
+    async def watch(self):
+        every_batt = self.s["battery_every_s"] * 1000
+        next_batt = time.ticks_ms()
+        divider = self.s["battery_divider"]
+        while True:
+            await asyncio.sleep_ms(WATCH_MS)
+            now = time.ticks_ms()
+            self.switches(now)
+            event = self.lock.tick(now)
+            if event == "relock":
+                self.relock()
+            elif event == "ajar":
+                self.audit("unknown", "door ajar")
+                log.info("ALARM: door open for %d s" % self.s["door_ajar_s"])
+                self.alarm(1, True)
+            if self.locked_until is not None and time.ticks_diff(now, self.locked_until) >= 0:
+                self.locked_until = None
+                self.screen("ready")
+            if self.note is not None and time.ticks_diff(now, self.note_until) >= 0:
+                self.note = None
+            if self.battery is not None and time.ticks_diff(now, next_batt) >= 0:
+                next_batt = time.ticks_add(now, every_batt)
+                level = self.batt.reading(int(self.battery.read_uv() * divider) // 1000)
+                if level:
+                    self.audit("unknown", "battery low" if level == logic.BATT_LOW else "battery critical")
+                    self.tone(TONE_WARN)
+            self.lcd_service(now)
+            self.render()  # countdowns and notes that ran out
+            self.player.tick(now)
+            if self.watchdog is not None:
+                self.watchdog.feed()
+
+    async def run(self):
+        self.load_fails()
+        self.lcd_service(time.ticks_ms())
+        self.tasks = [asyncio.create_task(self.player.run()), asyncio.create_task(self.watch()),
+                      asyncio.create_task(self.flow())]
+        try:
+            await asyncio.gather(*self.tasks)
+        finally:
+            self.deinit()
+
+    def deinit(self):
+        """Lock, silence and stop every task (also when run() ends by an exception)."""
+        self.set_relay(False)
+        for task in self.tasks:
+            task.cancel()
+        self.tasks = []
+        self.player.outputs.deinit()
+
+
+def load_settings(values, source):
+    """Validated settings from a config section; ConfigError names ``source`` and the field."""
+    from apps.kuword import settings as lock_settings
+    from kit import config
+
+    return lock_settings.check(config.validate(lock_settings.SCHEMA, values, source), source)
+
+
+def main(hal, settings):
+    lock = Kuword(hal, settings)
+    try:
+        lock.watchdog = hal.watchdog(settings["watchdog_s"])
+        log.info("kuword", "pin:" if settings["lang"] == "id" else "pins:", *hal.describe())
+        s = settings
+        log.info("pengaturan:" if s["lang"] == "id" else "settings:", "fail_limit", s["fail_limit"],
+                 "lockout_s", s["lockout_s"], "cap", s["lockout_cap_s"], "unlock_s", s["unlock_s"],
+                 "iterations", lock.pins.iterations)
+        asyncio.run(lock.run())
+    finally:
+        lock.set_relay(False)

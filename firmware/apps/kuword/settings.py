@@ -1,0 +1,64 @@
+"""Kuword's settings: defaults, allowed values and where the defaults come from.
+
+Change them in ``config.json`` on the board (or a scenario's ``config``), inside the device's
+section, for example ``{"device": "kuword", "kuword": {"unlock_s": 8}}``. Sources:
+
+- fail_limit 5, lockout_s 30, doubling up to lockout_cap_s 3600: commercial keypad locks lock
+  the keypad for minutes after 5-6 wrong codes; the cap of one hour gives an attacker at most
+  ~29 guesses a day, so a 6-digit PIN takes more than 10 years on average (docs/kuword.md has
+  the arithmetic; ``make bench`` measures it).
+- min_len 4 / max_len 8: 4 digits is the least any lock accepts; 6 is the recommended length.
+- entry_timeout_s 10: a half-typed code is forgotten after 10 s without a key.
+- unlock_s 5: the usual release time of a door strike; with a door contact the lock relocks
+  as soon as the door closes again.
+- door_ajar_s 30: how long the door may stay open before the alarm sounds.
+- peep_extra 0: anti-peep entry off; with N > 0 a code may be hidden among up to N extra
+  digits (each position is one guess, see docs/kuword.md).
+- battery_low_v / battery_critical_v 4.6 / 4.2: four AA cells (the usual lock supply) under a
+  solenoid load; below 4.2 V a solenoid may no longer pull.
+- buzzer_hz 2700: the resonance of common 12 mm piezo buzzers.
+- iterations 0 = the firmware's default PBKDF2 iteration count (about 0.3 s per check on an
+  ESP32 at 240 MHz, docs/pin-store.md).
+"""
+
+SCHEMA = {
+    "lang": ("id", ("choice", "id", "en")),
+    "min_len": (4, ("int", 4, 8)),
+    "max_len": (8, ("int", 4, 12)),
+    "entry_timeout_s": (10, ("int", 3, 120)),
+    "fail_limit": (5, ("int", 1, 20)),
+    "lockout_s": (30, ("int", 5, 3600)),
+    "lockout_cap_s": (3600, ("int", 5, 86400)),
+    "unlock_s": (5, ("int", 1, 120)),
+    "door_ajar_s": (30, ("int", 5, 3600)),
+    "peep_extra": (0, ("int", 0, 8)),
+    "guest_max_h": (168, ("int", 1, 8760)),
+    "iterations": (0, ("int", 0, 1000000)),
+    "relay_active": (1, ("int", 0, 1)),
+    "buzzer_hz": (2700, ("int", 100, 10000)),
+    "battery_divider": (2.0, ("num", 1.0, 10.0)),
+    "battery_low_v": (4.6, ("num", 2.5, 24.0)),
+    "battery_critical_v": (4.2, ("num", 2.5, 24.0)),
+    "battery_every_s": (60, ("int", 1, 3600)),
+    "lcd_refresh_s": (60, ("int", 0, 3600)),
+    "watchdog_s": (10, ("int", 0, 60)),
+}
+
+
+def check(s, source):
+    """Rules between fields (ConfigError names the file and field)."""
+    from kit.config import ConfigError
+
+    if s["max_len"] < s["min_len"]:
+        raise ConfigError("%s: field 'max_len' is %d; it must be at least min_len (%d)"
+                          % (source, s["max_len"], s["min_len"]))
+    if s["lockout_cap_s"] < s["lockout_s"]:
+        raise ConfigError("%s: field 'lockout_cap_s' is %d; it must be at least lockout_s (%d)"
+                          % (source, s["lockout_cap_s"], s["lockout_s"]))
+    if s["battery_critical_v"] >= s["battery_low_v"]:
+        raise ConfigError("%s: field 'battery_critical_v' is %s; it must be below battery_low_v (%s)"
+                          % (source, s["battery_critical_v"], s["battery_low_v"]))
+    if s["max_len"] + s["peep_extra"] > 16:
+        raise ConfigError("%s: fields 'max_len' + 'peep_extra' are %d; at most 16 digits fit an entry"
+                          % (source, s["max_len"] + s["peep_extra"]))
+    return s
