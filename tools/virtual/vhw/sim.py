@@ -136,6 +136,12 @@ def _reset_board(board):
     clock.wdt_deadline = None
 
 
+def _masked(keys):
+    """Digits typed on a keypad are PINs: the event log shows only how many ("1234#" ->
+    "****#"); function keys, * and # stay visible so the log still tells what happened."""
+    return "".join(["*" if c in "0123456789" else c for c in keys])
+
+
 def _input_applier(board, parts, item):
     def apply():
         fields = []
@@ -143,7 +149,7 @@ def _input_applier(board, parts, item):
                     "release", "off_ms"):
             if key in item:
                 fields.append(key)
-                fields.append(item[key])
+                fields.append(_masked(item[key]) if key in ("keys", "hold", "release") else item[key])
         board.emit(item.get("part", "?"), "input", *fields)
         devices.apply(board, parts, item)
 

@@ -1,0 +1,54 @@
+"""Kuword's app object on a virtual board: fail-secure on exceptions, inverted relays."""
+
+import json
+
+import fwhelp
+from apps.kuword import app
+from fwhelp import check
+from kit.hal import Hal
+
+PINS = {"keypad_row1": 13, "keypad_row2": 14, "keypad_row3": 27, "keypad_row4": 26,
+        "keypad_col1": 25, "keypad_col2": 33, "keypad_col3": 32, "keypad_col4": 4,
+        "relay": 23, "buzzer": 18, "lcd_sda": 21, "lcd_scl": 22}
+
+
+def _relay_events():
+    return [e["value"] for e in fwhelp.events("pin", "relay")]
+
+
+def test_an_exception_in_a_task_leaves_the_lock_locked():
+    board = fwhelp.fresh_board(roles=PINS)
+    lock = app.Kuword(Hal({"pins": PINS}), app.load_settings({}, "test"))
+    lock.set_relay(True)  # as during an opening
+
+    def broken(now):
+        raise RuntimeError("keypad wire cut")
+
+    lock.keypad.poll = broken
+    try:
+        fwhelp.run(lock.run, 3000)
+    except RuntimeError as e:
+        check("keypad wire cut" in str(e), e)
+    else:
+        raise AssertionError("the exception must reach kit.boot (it records the crash and resets)")
+    check(board.pin(23).out == 0, "relay left unlocked after an exception: %r" % _relay_events())
+    check(_relay_events() == [0, 1, 0], _relay_events())
+
+
+def test_inverted_relay_module_is_locked_at_construction():
+    board = fwhelp.fresh_board(roles=PINS)
+    app.Kuword(Hal({"pins": PINS}), app.load_settings({"relay_active": 0}, "test"))
+    check(board.pin(23).out == 1, "an active-low relay module is locked with the pin high")
+
+
+def test_settings_cross_checks_name_the_field():
+    for values, field in (({"min_len": 6, "max_len": 5}, "max_len"),
+                          ({"lockout_s": 600, "lockout_cap_s": 60}, "lockout_cap_s"),
+                          ({"battery_low_v": 4.0, "battery_critical_v": 4.0}, "battery_critical_v"),
+                          ({"max_len": 12, "peep_extra": 8}, "max_len")):
+        try:
+            app.load_settings(values, "config.json [kuword]")
+        except ValueError as e:
+            check("config.json [kuword]" in str(e) and field in str(e), str(e))
+        else:
+            raise AssertionError("accepted %s" % json.dumps(values))

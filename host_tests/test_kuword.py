@@ -1,0 +1,234 @@
+"""Kuword end to end on the virtual board, on both runtimes: every flow of the lock through the
+simulator's event log (what a person sees on the LCD, the relay, the buzzer), the audit log on
+the virtual flash, and a scan that no PIN or PIN hash leaks anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kampung import audit, runtimes, sim
+
+RUNTIMES = runtimes.RUNTIMES
+PINS = ("123456", "2468", "1357", "9999")  # the codes the default scenario types
+
+
+class Run:
+    def __init__(self, tmp: Path, runtime: str, scenario: Path | None = None, **kwargs):
+        self.flash = tmp / "flash"
+        self.out = tmp / "events.jsonl"
+        self.proc, self.events, _ = sim.simulate("kuword", runtime=runtime, out=self.out, flash=self.flash,
+                                                 scenario=scenario, **kwargs)
+        assert self.proc.returncode == 0, self.proc.stdout[-3000:] + self.proc.stderr[-3000:]
+
+    def lcd(self, start=0, end=10**9):
+        return [(e["t_ms"], e["text"]) for e in self.events if e["kind"] == "lcd" and start <= e["t_ms"] < end]
+
+    def screens(self, start=0, end=10**9):
+        return [" / ".join(t.strip() for t in text).strip() for _, text in self.lcd(start, end)]
+
+    def relay(self):
+        return [(e["t_ms"], e["value"]) for e in self.events if e["part"] == "relay"]
+
+    def logs(self):
+        return [e["text"] for e in self.events if e["kind"] == "log"]
+
+    def audit(self):
+        records = []
+        for name in audit.FILES:
+            path = self.flash / name
+            if path.exists():
+                records += audit.parse(path.read_text(), name)[0]
+        return records
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def day(request, tmp_path_factory):
+    return Run(tmp_path_factory.mktemp(f"kuword-{request.param}"), request.param)
+
+
+def test_first_start_sets_the_master_code(day):
+    s = day.screens(0, 6000)
+    assert s[0] == "Buat kode master / 4-8 angka + #", s
+    assert "Ulangi kode / lalu tekan #" in s and "Tersimpan / M" in s, s
+    assert day.relay()[0] == (0, 0), "the relay must be driven locked at boot"
+    assert {"who": "master", "result": "setup"}.items() <= day.audit()[0].items()
+
+
+def test_master_adds_a_user_who_opens_and_the_door_relocks_when_closed(day):
+    s = day.screens(6000, 16000)
+    assert "1+ 2ubah 3hapus / 4tamu 5paksa 6M" in s and "Tersimpan / U1" in s, s
+    opens = [(t, v) for t, v in day.relay() if 16000 <= t < 25000]
+    assert [v for _, v in opens] == [1, 0], opens
+    assert 16000 < opens[0][0] < 17500, "the user's code opens the lock"
+    assert 22000 <= opens[1][0] < 22300, f"relock when the door closes (closed at 22000): {opens}"
+    assert any(r["who"] == "user1" and r["result"] == "granted" for r in day.audit())
+
+
+def test_five_wrong_codes_lock_the_keypad_and_a_power_cut_gives_no_extra_try(day):
+    s = day.screens(25000, 34000)
+    wrong = [x for x in s if x.startswith("Kode salah")]
+    assert wrong == ["Kode salah / Sisa 4 kali", "Kode salah / Sisa 3 kali", "Kode salah / Sisa 2 kali",
+                     "Kode salah / Sisa 1 kali"], s
+    assert any("locked out for 30 s after 5 wrong codes" in t for t in day.logs())
+    # the right code typed during the lockout (36 s) and after the power cut (55 s) opens nothing
+    assert not [t for t, v in day.relay() if 33000 < t < 80000 and v == 1], day.relay()
+    lock_screens = [(t, x) for t, x in day.lcd(48000, 80000)]
+    first = [t for t, text in lock_screens if text[0].strip() == "Terkunci"]
+    assert first and first[0] < 49000, f"after the power cut the keypad is still locked: {lock_screens[:3]}"
+    ready = [t for t, text in lock_screens if text[1].strip() == "Masukkan kode"]
+    # the lockout starts again in full at boot (48 s): it ends at 78 s, not at 63 s
+    assert ready and 77900 <= ready[0] <= 78500, ready
+    opened = [t for t, v in day.relay() if 80000 < t < 90000 and v == 1]
+    assert opened, "after the lockout the right code opens"
+    boots = [e for e in day.events if e["kind"] == "boot"]
+    assert [b["n"] for b in boots] == [1, 2] and boots[1]["t_ms"] == 48000
+
+
+def test_guest_code_works_once(day):
+    opens = [t for t, v in day.relay() if 100000 < t < 110000 and v == 1]
+    assert len(opens) == 1, f"one opening for the guest code typed twice: {opens}"
+    assert "Kode salah / Sisa 4 kali" in day.screens(108000, 112000)
+    assert any(r["who"] == "guest1" and r["result"] == "granted" for r in day.audit())
+    assert any(r["result"] == "add guest1 2h" for r in day.audit())
+
+
+def test_duress_code_opens_like_any_code_and_raises_a_silent_alarm(day):
+    normal = day.screens(82000, 84000)
+    duress = day.screens(122000, 124000)
+    assert duress == normal and duress[-1] == "Silakan masuk /", (normal, duress)
+    assert [v for t, v in day.relay() if 122000 < t < 125000] == [1], day.relay()
+    tones = lambda a, b: [(e["freq"], e["duty"]) for e in day.events  # noqa: E731
+                          if e["part"] == "buzzer" and a <= e["t_ms"] < b]
+    assert tones(122000, 123500) == tones(82000, 83500), "duress must sound like a normal opening"
+    assert any(r["who"] == "duress" and r["result"] == "duress" for r in day.audit())
+    assert any("ALARM: duress code used" in t for t in day.logs())
+
+
+def test_door_left_open_raises_the_ajar_alarm(day):
+    assert "Pintu terbuka! / Tutup pintu" in day.screens(154000, 160000)
+    alarm = [e for e in day.events if e["part"] == "buzzer" and 155000 <= e["t_ms"] < 160000 and e["duty"]]
+    assert len(alarm) >= 8 and {e["freq"] for e in alarm} == {3000}, alarm[:3]
+    assert [v for t, v in day.relay() if 155000 < t < 161000] == [0], "relock when the door closes"
+    assert any(r["result"] == "door ajar" for r in day.audit())
+
+
+def test_tamper_switch_raises_an_alarm(day):
+    assert "Peringatan! / Casing dibuka" in day.screens(162000, 165000)
+    assert any(r["result"] == "tamper" for r in day.audit())
+    assert day.screens(165000, 166000) == ["Kuword / Masukkan kode"]
+
+
+def test_garbled_lcd_recovers(day):
+    after = day.lcd(170000, 200000)
+    assert any("~" in "".join(text) for _, text in after), "the dropped nibble garbles the screen"
+    clean = [t for t, text in after if text[1].strip() in ("Masukkan kode", "Baterai lemah")]
+    assert clean and clean[0] < 170000 + 21000, f"the periodic re-init (20 s) restores it: {after}"
+
+
+def test_battery_low_is_shown_and_recorded(day):
+    assert "Kuword / Baterai lemah" in day.screens(185000, 215000)
+    assert any(r["result"] == "battery low" for r in day.audit())
+
+
+def test_no_pin_or_hash_leaks(day):
+    log = day.out.read_text()
+    audit_text = "".join((day.flash / n).read_text() for n in audit.FILES if (day.flash / n).exists())
+    store = (day.flash / "kuword_pins.json").read_text()
+    hashes = [rec[0] for rec in json.loads(store.splitlines()[0])["codes"].values()]
+    assert len(hashes) == 3, "master, user 1 and the duress code (the guest code was used up)"
+    for secret in PINS + tuple(hashes) + tuple(h[:16] for h in hashes):
+        assert secret not in log, f"{secret!r} in the event log"
+        assert secret not in audit_text, f"{secret!r} in the audit log"
+        assert secret not in day.proc.stdout, f"{secret!r} on the console"
+    for pin in PINS:
+        assert pin not in store, "a PIN in the store file"
+
+
+def test_same_input_same_bytes(day, tmp_path):
+    again = Run(tmp_path, "cpython" if "cpython" in str(day.out) else "micropython")
+    assert again.out.read_bytes() == day.out.read_bytes()
+
+
+def test_kampung_audit_prints_the_log(day, capsys):
+    assert audit.main(["--flash", str(day.flash)]) == 0
+    out = capsys.readouterr().out
+    assert "user1" in out and "denied" in out and "lockout 30s" in out and "duress" in out, out
+
+
+def _scenario(tmp_path: Path, inputs: list, config: dict | None = None, files: dict | None = None,
+              duration_ms: int = 60000) -> Path:
+    data = {"device": "kuword", "duration_ms": duration_ms, "inputs": inputs,
+            "config": {"kuword": config or {}}, "parts": {"battery": {"volts": 6.0}}}
+    if files:
+        data["files"] = files
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _keys(*timeline):
+    return [{"at_ms": t, "part": "keypad", "keys": k} for t, k in timeline]
+
+
+SETUP = ((500, "123456#"), (2500, "123456#"))
+
+
+def _menu(t, choice, *codes):
+    """A, the master code, the menu choice, then each further entry 2 s apart."""
+    steps = [(t, "A"), (t + 1000, "123456#"), (t + 3000, choice)]
+    for i, code in enumerate(codes):
+        steps.append((t + 4000 + 2000 * i, code))
+    return steps
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_master_changes_and_removes_user_codes(tmp_path, runtime):
+    timeline = (SETUP + tuple(_menu(5000, "1#", "2468#", "2468#")) + tuple(_menu(15000, "1#", "1357#", "1357#"))
+                + tuple(_menu(25000, "2#", "1#", "8642#", "8642#")) + tuple(_menu(37000, "3#", "2#"))
+                + ((45000, "2468#"), (48000, "1357#"), (51000, "8642#")))
+    run = Run(tmp_path, runtime, _scenario(tmp_path, _keys(*timeline)))
+    s = run.screens()
+    for want in ("Tersimpan / U1", "Tersimpan / U2", "Dihapus / U2", "Kode salah / Sisa 4 kali",
+                 "Kode salah / Sisa 3 kali"):
+        assert want in s, (want, s)
+    opens = [t for t, v in run.relay() if v == 1]
+    assert len(opens) == 1 and 51000 < opens[0] < 52500, f"only the changed code 8642 opens: {opens}"
+    results = [(r["who"], r["result"]) for r in run.audit()]
+    for want in (("master", "add user1"), ("master", "add user2"), ("master", "change user1"),
+                 ("master", "remove user2"), ("user1", "granted")):
+        assert want in results, (want, results)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_anti_peep_finds_the_code_inside_extra_digits(tmp_path, runtime):
+    timeline = SETUP + tuple(_menu(5000, "1#", "2468#", "2468#")) + ((15000, "9924681#"),)
+    on = Run(tmp_path / "on", runtime, _scenario(tmp_path, _keys(*timeline), {"peep_extra": 4}))
+    assert [v for t, v in on.relay() if t > 15000] == [1, 0], on.relay()
+    off = Run(tmp_path / "off", runtime, _scenario(tmp_path, _keys(*timeline)))
+    assert [v for t, v in off.relay() if t > 15000] == [], "without anti-peep only the exact code opens"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_damaged_pin_store_keeps_the_lock_locked(tmp_path, runtime):
+    damaged = '{"v": 1, "salt": "00", "iter": 10, "codes": {}}\n' + "0" * 64 + "\n"
+    run = Run(tmp_path, runtime, _scenario(tmp_path, _keys((1000, "123456#"), (3000, "123456#"), (5000, "A")),
+                                           files={"kuword_pins.json": damaged}, duration_ms=10000))
+    assert run.screens() == ["Data kode rusak / Hubungi admin"], run.screens()
+    assert [v for _, v in run.relay()] == [0], "locked, whatever is typed"
+    assert any("damaged" in t for t in run.logs())
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_lcd_at_0x3f_and_lcd_i2c_errors(tmp_path, runtime):
+    data = json.loads(_scenario(tmp_path, [{"at_ms": 3000, "part": "lcd", "fault": "i2c_error", "count": 3},
+                                           {"at_ms": 3010, "part": "keypad", "keys": "12"}], duration_ms=12000).read_text())
+    data["parts"]["lcd"] = {"addr": 0x3F}
+    path = tmp_path / "s2.json"
+    path.write_text(json.dumps(data))
+    run = Run(tmp_path, runtime, path)
+    assert run.screens()[0] == "Buat kode master / 4-8 angka + #", run.screens()
+    assert any(t.endswith("LCD: [Errno 5] EIO") or "LCD:" in t for t in run.logs()), run.logs()
+    assert run.screens()[-1] == "Buat kode master / **", f"the LCD comes back after the errors: {run.screens()}"
