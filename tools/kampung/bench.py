@@ -1,4 +1,5 @@
-"""``kampung bench`` (``make bench``): the shoe's memory, latency, speed and size figures.
+"""``kampung bench`` (``make bench``): memory, latency, speed, size and security figures of the
+shoe and the Kuword lock.
 
 Prints a table and rewrites docs/benchmarks.md. Figures are counts, bytes and ratios (device
 time per wall second), not raw times, so a busy machine does not blur them. See each function
@@ -33,11 +34,12 @@ Notes:
 - Faults allocate: the driver raises an exception each cycle while the sensor is unplugged or
   its ECHO is stuck; the figure is shown, not a target (the fault pattern plays meanwhile).
 """
-def run_sim(runtime="micropython", **kwargs):
-    """One simulation of the shoe; returns (process, events, event log bytes)."""
+def run_sim(runtime="micropython", device="blind_shoe", **kwargs):
+    """One simulation of a device on its standard scenario; returns (process, events, event
+    log bytes)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "e.jsonl"
-        proc, events, _ = sim.simulate("blind_shoe", runtime=runtime, out=out, **kwargs)
+        proc, events, _ = sim.simulate(device, runtime=runtime, out=out, **kwargs)
         return proc, events, out.read_bytes() if out.exists() else b""
 
 
@@ -50,24 +52,24 @@ def compiled_roots(tmp: Path) -> tuple[Path, Path]:
     return roots
 
 
-def peak_heap(roots) -> dict:
+def peak_heap(roots, device="blind_shoe") -> dict:
     """Live GC heap (gc.collect() then gc.mem_alloc() every 100 ms of device time) in the
     standard scenario, with the firmware and with the virtual board alone; the difference is
     what the firmware holds."""
-    _, events, _ = run_sim(extra={"heap_probe": 100}, roots=roots)
-    _, base, _ = run_sim(extra={"heap_probe": 100, "no_firmware": True}, roots=roots)
+    _, events, _ = run_sim(device=device, extra={"heap_probe": 100}, roots=roots)
+    _, base, _ = run_sim(device=device, extra={"heap_probe": 100, "no_firmware": True}, roots=roots)
     peak = max(e["live"] for e in events if e["kind"] == "heap")
     baseline = max((e["live"] for e in base if e["kind"] == "heap"), default=0)
     return {"peak_live": peak, "baseline": baseline, "firmware": peak - baseline}
 
 
-def smallest_heap(roots, no_firmware=False) -> int:
+def smallest_heap(roots, no_firmware=False, device="blind_shoe") -> int:
     """Smallest -X heapsize (KB) at which the standard scenario gives the same event log."""
     extra = {"no_firmware": True} if no_firmware else None
-    _, _, reference = run_sim(roots=roots, extra=extra)
+    _, _, reference = run_sim(device=device, roots=roots, extra=extra)
 
     def ok(kb):
-        proc, _, data = run_sim(heap_kb=kb, roots=roots, extra=extra)
+        proc, _, data = run_sim(device=device, heap_kb=kb, roots=roots, extra=extra)
         return proc.returncode == 0 and data == reference
 
     lo, hi = 4, 256  # lo fails, hi works
@@ -112,8 +114,8 @@ def speed() -> dict:
     return out
 
 
-def bundle() -> dict:
-    """Size of the shoe's code as `kampung build` bundles it: source, and .mpy (main.py stays
+def bundle(device="blind_shoe") -> dict:
+    """Size of a device's code as `kampung build` bundles it: source, and .mpy (main.py stays
     source in both)."""
     from kampung import build
 
@@ -122,8 +124,8 @@ def bundle() -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         none = Path(tmp) / "no-secrets.json"
-        plain = build.build("blind_shoe", "esp32_devkitc", Path(tmp) / "src", secrets=none)
-        mpy = build.build("blind_shoe", "esp32_devkitc", Path(tmp) / "mpy", mpy=True, secrets=none)
+        plain = build.build(device, "esp32_devkitc", Path(tmp) / "src", secrets=none)
+        mpy = build.build(device, "esp32_devkitc", Path(tmp) / "mpy", mpy=True, secrets=none)
     files = sum(1 for rel in plain["files"] if rel.endswith(".py"))
     return {"files": files, "plain": code(plain), "mpy": code(mpy)}
 
@@ -157,6 +159,49 @@ def deploy_figures() -> dict:
             "one_files": len(one["sent"]), "one_bytes": one["bytes"], "one_x": one_t / one_cp}
 
 
+def kuword_figures(roots) -> dict:
+    """Kuword: heap in its standard scenario (tools/kampung/scenarios/kuword_day.json: setup,
+    menu, openings, lockout, power cut, alarms), the cost of one PIN check, the attack model."""
+    from kampung import bench_pbkdf2, kuword_attack
+
+    return {"heap": peak_heap(roots, "kuword"), "small": smallest_heap(roots, device="kuword"),
+            "small_base": smallest_heap(roots, no_firmware=True, device="kuword"),
+            "pbkdf2": bench_pbkdf2.measure(), "attack": kuword_attack.figures(),
+            "size": bundle("kuword")}
+
+
+def kuword_rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
+    heap, p, a, size = k["heap"], k["pbkdf2"], k["attack"], k["size"]
+    need = k["small"] - k["small_base"]
+    none = a["none"]
+    return [
+        ("kuword: peak live GC heap of the firmware, standard lock scenario",
+         f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
+         f"{heap['baseline']} B)", "<= 48 KB", heap["firmware"] <= 48 * 1024),
+        ("kuword: smallest -X heapsize, whole simulation / virtual board alone",
+         f"{k['small']} KB / {k['small_base']} KB", "", None),
+        ("kuword: ... difference: heap the lock needs", f"{need} KB", "<= 48 KB", need <= 48),
+        ("kuword: one PIN check, PBKDF2-HMAC-SHA256 iterations", f"{p['iterations']}",
+         "~0.3 s on an ESP32 at 240 MHz (docs/pin-store.md)", None),
+        ("kuword: one PIN check in plain `hashlib.sha256` of 64 bytes, MicroPython on this machine",
+         f"{p['check_in_hashes']}x ({p['hashes_per_iteration']} per iteration; check {p['check_ms']} ms, "
+         f"one hash {p['sha256_64_us']} us)", "", None),
+        ("kuword: attacker's answered guesses, default policy, no power cuts",
+         f"{none['first_day']} the first day, then {none['per_day_later']} a day", "", None),
+        ("kuword: ... cutting the power at each lockout",
+         f"{a['lockout']['first_day']} the first day, then {a['lockout']['per_day_later']} a day",
+         "no more than without cuts", a["lockout"]["first_day"] <= none["first_day"]),
+        ("kuword: ... cutting the power during each check", f"{a['check']['first_day']} answered", "0",
+         a["check"]["first_day"] == 0),
+        ("kuword: expected time to find a 6-digit PIN (one code)", f"{none['years_one_code']} years",
+         "> 10 years", none["years_one_code"] > 10),
+        ("kuword: ... to hit any code of a full store (master, 20 users, duress)",
+         f"{none['years_any_of_22']} years", "", None),
+        (f"kuword bundle ({size['files']} files)",
+         f"{size['plain']} B source, {size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%})", "", None),
+    ]
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kampung bench")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -171,6 +216,7 @@ def main(argv: list[str]) -> int:
     spd = speed()
     size = bundle()
     dep = deploy_figures()
+    lock = kuword_figures(roots)
     rows: list[tuple[str, str, str, bool | None]] = [
         ("peak live GC heap of the firmware, standard scenario",
          f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
@@ -205,6 +251,7 @@ def main(argv: list[str]) -> int:
     rows.append((f"shoe bundle ({size['files']} files)",
                  f"{size['plain']} B source, {size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%})",
                  "", None))
+    rows += kuword_rows(lock)
     mark = {True: "yes", False: "**no**", None: ""}
     lines = ["| figure | value | target | met |", "|---|---|---|---|"]
     lines += [f"| {f} | {v} | {t} | {mark[m]} |" for f, v, t, m in rows]

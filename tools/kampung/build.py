@@ -33,18 +33,42 @@ class BuildError(ValueError):
 
 
 def firmware_files(device: str) -> list[str]:
-    """Paths (relative to firmware/) a device needs on its board."""
+    """Paths (relative to firmware/) a device needs on its board: main.py, the device's app
+    package and every firmware module they import (followed through imports, so a shoe does
+    not carry the lock's keypad driver)."""
     if device not in APPS_WITH_FIRMWARE:
         raise BuildError(f"{device}: no firmware yet (devices with firmware: {', '.join(APPS_WITH_FIRMWARE)})")
-    out = []
-    for path in sorted(FIRMWARE.rglob("*.py")):
-        rel = path.relative_to(FIRMWARE)
-        if "__pycache__" in rel.parts:
+    todo = [FIRMWARE / "main.py", *sorted((FIRMWARE / "apps" / device).glob("*.py"))]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
             continue
-        if rel.parts[0] == "apps" and len(rel.parts) > 2 and rel.parts[1] != device:
-            continue
-        out.append(rel.as_posix())
-    return out
+        seen.add(path)
+        for name in _imports(path):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # the packages on the way need their __init__
+                for base in (FIRMWARE / "lib", FIRMWARE):
+                    mod = base.joinpath(*parts[:i])
+                    for candidate in (mod.with_suffix(".py"), mod / "__init__.py"):
+                        if candidate.is_file():
+                            todo.append(candidate)
+    return sorted(p.relative_to(FIRMWARE).as_posix() for p in seen)
+
+
+def _imports(path: Path) -> list[str]:
+    """Module names a firmware file imports (``from a import b`` gives a and a.b: b may be a
+    submodule)."""
+    import ast
+
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
 
 
 def _read_json(path: Path, what: str) -> dict:
