@@ -156,6 +156,8 @@ def test_kampung_audit_prints_the_log(day, capsys):
     assert audit.main(["--flash", str(day.flash)]) == 0
     out = capsys.readouterr().out
     assert "user1" in out and "denied" in out and "lockout 30s" in out and "duress" in out, out
+    # the board counts from 2000 (the virtual RTC starts at 2024-01-01 00:00): no 30-year shift
+    assert "2024-01-01 00:00:0" in out and "clock not set" not in out, out
 
 
 def _scenario(tmp_path: Path, inputs: list, config: dict | None = None, files: dict | None = None,
@@ -232,3 +234,52 @@ def test_lcd_at_0x3f_and_lcd_i2c_errors(tmp_path, runtime):
     assert run.screens()[0] == "Buat kode master / 4-8 angka + #", run.screens()
     assert any(t.endswith("LCD: [Errno 5] EIO") or "LCD:" in t for t in run.logs()), run.logs()
     assert run.screens()[-1] == "Buat kode master / **", f"the LCD comes back after the errors: {run.screens()}"
+
+
+# Faults found in review, each kept as a test with the right behaviour.
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_guest_code_at_the_master_prompt_is_a_wrong_code_and_stays_unspent(tmp_path, runtime):
+    timeline = (SETUP + tuple(_menu(5000, "4#", "2#", "1357#", "1357#"))
+                + ((16000, "1111#"), (18000, "2222#"), (20000, "3333#"), (22000, "4444#"),
+                   (24000, "A"), (25000, "1357#")))
+    run = Run(tmp_path, runtime, _scenario(tmp_path, _keys(*timeline), duration_ms=40000))
+    assert any(r["result"] == "lockout 30s" for r in run.audit()), "the 5th wrong code (a guest code at the master prompt) must lock"
+    assert not [v for _, v in run.relay() if v == 1]
+    store = json.loads((run.flash / "kuword_pins.json").read_text().splitlines()[0])
+    assert "g1" in store["codes"], "the guest code was spent at the master prompt"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_menu_prompt_left_alone_times_out_and_a_leading_zero_user_number_works(tmp_path, runtime):
+    timeline = (SETUP + tuple(_menu(5000, "1#", "2468#", "2468#")) + ((13000, "A"),)
+                + tuple(_menu(30000, "3#", "01#")) + ((38000, "2468#"),))
+    run = Run(tmp_path, runtime, _scenario(tmp_path, _keys(*timeline), duration_ms=42000))
+    ready = [t for t, text in run.lcd(13000, 30000) if text[1].strip() == "Masukkan kode"]
+    assert ready and ready[0] < 13000 + 10000 + 3000, f"the master prompt did not time out: {run.lcd(13000, 30000)}"
+    assert "Dihapus / U1" in run.screens(30000, 38000), run.screens(30000, 38000)
+    assert not [v for t, v in run.relay() if t > 38000 and v == 1], "a removed user's code must not open"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_code_typed_while_the_door_is_open_does_not_leave_the_alarm_on(tmp_path, runtime):
+    inputs = _keys(*(SETUP + tuple(_menu(5000, "1#", "2468#", "2468#")) + ((16000, "2468#"),)))
+    inputs += [{"at_ms": 18000, "part": "door_contact", "state": "open"},
+               {"at_ms": 50000, "part": "keypad", "keys": "2468#"},
+               {"at_ms": 53000, "part": "door_contact", "state": "closed"}]
+    inputs.sort(key=lambda i: i["at_ms"])
+    run = Run(tmp_path, runtime, _scenario(tmp_path, inputs, duration_ms=60000))
+    assert "Pintu terbuka! / Tutup pintu" in run.screens(40000, 50000)
+    assert run.screens()[-1] == "Kuword / Masukkan kode", run.screens()[-3:]
+    assert run.relay()[-1][1] == 0 and 53000 <= run.relay()[-1][0] < 53300, run.relay()
+    late = [e for e in run.events if e["part"] == "buzzer" and e["t_ms"] > 54000 and e["duty"]]
+    assert not late, f"the alarm still sounds after the door closed: {late[:2]}"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_end_of_a_lockout_keeps_the_store_error_on_screen(tmp_path, runtime):
+    damaged = '{"v": 1}\n' + "0" * 64 + "\n"
+    run = Run(tmp_path, runtime, _scenario(tmp_path, [], files={"kuword_pins.json": damaged,
+                                                                "kuword_state.json": '{"fails": 5}'},
+                                           duration_ms=40000))
+    assert run.screens()[-1] == "Data kode rusak / Hubungi admin", run.screens()

@@ -5,7 +5,9 @@ lockouts, alarms), read from a board with mpremote or from a folder holding its 
     kampung audit --flash path/to/flash    # from a copy of the flash (or the simulator's)
 
 The board keeps ``audit.csv`` and the previous ``audit.csv.1`` (kit.store.append_line); each
-line is ``epoch seconds,uptime ms,who,result``. No PIN is ever written there. A board without
+line is ``seconds since 2000-01-01 (the ESP32's epoch),uptime ms,who,result``. No PIN is ever
+written there. Reading over USB stops the lock's program; it is soft-reset afterwards, so the
+lock runs again (and its watchdog does not count the pause as a crash). A board without
 network time starts its clock at 2000-01-01 after every power cut: such times print as
 "clock not set" with the uptime instead.
 """
@@ -18,7 +20,8 @@ import time
 from pathlib import Path
 
 FILES = ("audit.csv.1", "audit.csv")
-CLOCK_SET_AFTER = 1577836800  # 2020-01-01: earlier readings come from a clock that was never set
+EPOCH_2000 = 946684800  # MicroPython on the ESP32 counts time.time() from 2000-01-01, not 1970
+CLOCK_SET_AFTER = 1577836800 - EPOCH_2000  # 2020-01-01: earlier readings come from a clock never set
 
 
 def parse(text: str, source: str) -> tuple[list[dict], list[str]]:
@@ -37,7 +40,7 @@ def parse(text: str, source: str) -> tuple[list[dict], list[str]]:
 
 def when(rec: dict) -> str:
     if rec["epoch"] >= CLOCK_SET_AFTER:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec["epoch"]))
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(rec["epoch"] + EPOCH_2000))
     return f"clock not set, up {rec['uptime_ms'] / 1000:.1f} s"
 
 
@@ -50,7 +53,7 @@ def read_port(port: str) -> list[tuple[str, str]]:
 
     code = ("for n in %r:\n try:\n  f=open(n)\n except OSError:\n  continue\n print('=== '+n)\n"
             " print(f.read(),end='')\n f.close()\n") % (FILES,)
-    out = mpremote(port, "exec", code)
+    out = mpremote(port, "exec", code, "soft-reset")
     files: list[tuple[str, str]] = []
     name: str | None = None
     lines: list[str] = []

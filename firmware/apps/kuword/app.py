@@ -39,8 +39,6 @@ WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
 
 # One-shot tones (on, ms, Hz) and the alarm loop
-TONE_KEY = ((1, 30, 2700), (0, 1, 0))
-TONE_GRANTED = ((1, 120, 2000), (0, 60, 0), (1, 250, 2700), (0, 1, 0))
 TONE_DENIED = ((1, 600, 700), (0, 1, 0))
 TONE_LOCKOUT = ((1, 200, 700), (0, 100, 0), (1, 200, 700), (0, 100, 0), (1, 200, 700), (0, 1, 0))
 TONE_WARN = ((1, 80, 2700), (0, 80, 0), (1, 80, 2700), (0, 1, 0))
@@ -60,6 +58,9 @@ class Kuword:
                              [hal.input("keypad_col%d" % i, "up") for i in (1, 2, 3, 4)])
         self.entry = entry.KeyCollector(s["min_len"], s["max_len"], s["entry_timeout_s"] * 1000, time.ticks_diff)
         self.player = feedback.Player(feedback.Outputs(hal.pwm("buzzer", s["buzzer_hz"]), None, feedback.BUZZER))
+        hz = s["buzzer_hz"]
+        self.tone_key = ((1, 30, hz), (0, 1, 0))
+        self.tone_granted = ((1, 120, hz * 3 // 4), (0, 60, 0), (1, 250, hz), (0, 1, 0))
         self.i2c = hal.i2c("lcd")
         self.lcd = None
         self.lcd_lines = None
@@ -89,6 +90,8 @@ class Kuword:
     def relock(self):
         self.lock.relock()
         self.set_relay(False)
+        if self.alarms & 1:
+            self.alarm(1, False)
 
     def tone(self, pattern):
         if not self.alarms:
@@ -190,16 +193,23 @@ class Kuword:
         Keys typed during a lockout are dropped."""
         self.entry.clear()
         self.entry.set_lengths(min_len or self.s["min_len"], max_len or self.s["max_len"])
+        last = time.ticks_ms()
+        idle_ms = self.s["entry_timeout_s"] * 1000
         while True:
             await asyncio.sleep_ms(POLL_MS)
             now = time.ticks_ms()
             key = self.keypad.poll(now)
             if self.locked_until is not None:
+                last = now
                 continue
+            if key is not None:
+                last = now
             if key is None:
                 event = self.entry.tick(now)
+                if event is None and self.prompt[0] != "ready" and time.ticks_diff(now, last) >= idle_ms:
+                    event = (entry.TIMEOUT, 0)  # a menu prompt left alone goes back to "ready"
             else:
-                self.tone(TONE_KEY)
+                self.tone(self.tone_key)
                 event = self.entry.feed(key, now)
                 self.note = None
                 self.render()
@@ -222,11 +232,12 @@ class Kuword:
                 return None
 
     # -- dialogues ---------------------------------------------------------------------------
-    async def check(self, digits):
+    async def check(self, digits, only=None):
         """Is ``digits`` (or, with anti-peep, a code inside it) a valid code? Returns the slot or
-        None. The failure is counted on flash before any result is shown or the door opens."""
+        None. The failure is counted on flash before any result is shown or the door opens.
+        With ``only`` (the master prompt: "m") any other slot counts as a wrong code."""
         codes = logic.candidates(digits, self.pins.lengths(), self.s["peep_extra"])
-        if not codes:
+        if codes is None:
             self.say("too_long")
             return None
         self.lockout.fails += 1
@@ -238,8 +249,8 @@ class Kuword:
             slot = self.pins.match(await self.pins.derive(code), now_s)
             if slot is not None and slot != "expired":
                 break
-        if slot is None or slot == "expired":
-            self.denied(slot)
+        if slot is None or slot == "expired" or (only is not None and slot != only):
+            self.denied("expired" if slot == "expired" else None)
             return None
         self.lockout.fails = 0
         self.save_fails()
@@ -271,8 +282,8 @@ class Kuword:
             log.info("ALARM: duress code used")
         self.audit(self.who(slot), "duress" if slot == "d" else "granted")
         self.set_relay(True)
-        self.lock.unlock(time.ticks_ms())
-        self.tone(TONE_GRANTED)
+        self.lock.unlock(time.ticks_ms(), door_open=not self.door_closed)
+        self.tone(self.tone_granted)
         self.say("welcome", "")
         self.screen("ready")
 
@@ -323,12 +334,7 @@ class Kuword:
         code = await self.ask("master", self.s["min_len"], self.s["max_len"])
         if code is None:
             return
-        slot = await self.check(code)
-        if slot != "m":
-            if slot is not None:  # a user code is not a master code: counts as wrong
-                self.lockout.fails += 1
-                self.save_fails()
-                self.denied(None)
+        if await self.check(code, only="m") != "m":
             return
         self.audit("master", "menu")
         choice = await self.ask("menu", 1, 1)
@@ -340,7 +346,7 @@ class Kuword:
                 self.audit("master", "add " + self.who(slot))
         elif choice in ("2", "3"):
             n = await self.ask("which", 1, 2)
-            slot = "u" + (n or "0")
+            slot = "u%d" % int(n or "0")
             if n is None or not 1 <= int(n) <= USERS:
                 self.say("cancelled")
             elif slot not in self.pins.codes:
@@ -436,8 +442,7 @@ class Kuword:
                 log.info("ALARM: door open for %d s" % self.s["door_ajar_s"])
                 self.alarm(1, True)
             if self.locked_until is not None and time.ticks_diff(now, self.locked_until) >= 0:
-                self.locked_until = None
-                self.screen("ready")
+                self.locked_until = None  # render() below shows the dialogue's own screen again
             if self.note is not None and time.ticks_diff(now, self.note_until) >= 0:
                 self.note = None
             if self.battery is not None and time.ticks_diff(now, next_batt) >= 0:

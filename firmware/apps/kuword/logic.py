@@ -61,9 +61,11 @@ class Lock:
         self.since = 0
         self.ajar_reported = False
 
-    def unlock(self, now):
-        self.state = OPEN
+    def unlock(self, now, door_open=False):
+        """Release the lock; with the door already open, it relocks when the door closes."""
+        self.state = AJAR if door_open else OPEN
         self.since = now
+        self.ajar_reported = False
 
     def relock(self):
         self.state = LOCKED
@@ -125,12 +127,13 @@ def guest_valid(expires, made, now_s):
 def candidates(digits, lengths, peep_extra):
     """The codes an entry may contain. Without anti-peep (``peep_extra`` 0) only the entry
     itself; with it, every run of a stored code length inside the entry (the right code hidden
-    among extra digits), but no entry longer than the longest code + ``peep_extra``."""
+    among extra digits; an entry shorter than every code gives [], a wrong code), and None for
+    an entry longer than the longest code + ``peep_extra``."""
     if not peep_extra or not lengths:
         return [digits]
     n = len(digits)
     if n > max(lengths) + peep_extra:
-        return []
+        return None  # too long: refused, not counted
     out = []
     for length in lengths:
         for start in range(n - length + 1):

@@ -4,19 +4,22 @@ Change them in ``config.json`` on the board (or a scenario's ``config``), inside
 section, for example ``{"device": "kuword", "kuword": {"unlock_s": 8}}``. Sources:
 
 - fail_limit 5, lockout_s 30, doubling up to lockout_cap_s 3600: commercial keypad locks lock
-  the keypad for minutes after 5-6 wrong codes; the cap of one hour gives an attacker at most
-  ~29 guesses a day, so a 6-digit PIN takes more than 10 years on average (docs/kuword.md has
-  the arithmetic; ``make bench`` measures it).
+  the keypad for minutes after 5-6 wrong codes; with the cap of one hour an attacker gets 34
+  answers the first day and 24 a day after, so one 6-digit PIN takes about 57 years on
+  average, any one of 21 codes about 5 years, and a 4-digit PIN under a year
+  (tools/kampung/kuword_attack.py; ``make bench``; docs/kuword.md).
 - min_len 4 / max_len 8: 4 digits is the least any lock accepts; 6 is the recommended length.
 - entry_timeout_s 10: a half-typed code is forgotten after 10 s without a key.
 - unlock_s 5: the usual release time of a door strike; with a door contact the lock relocks
   as soon as the door closes again.
 - door_ajar_s 30: how long the door may stay open before the alarm sounds.
 - peep_extra 0: anti-peep entry off; with N > 0 a code may be hidden among up to N extra
-  digits (each position is one guess, see docs/kuword.md).
+  digits. One entry counts as one wrong code but tests up to N + 1 positions per stored code
+  length, so it multiplies an attacker's rate by up to N + 1 (docs/kuword.md).
 - battery_low_v / battery_critical_v 4.6 / 4.2: four AA cells (the usual lock supply) under a
   solenoid load; below 4.2 V a solenoid may no longer pull.
-- buzzer_hz 2700: the resonance of common 12 mm piezo buzzers.
+- buzzer_hz 2700: the resonance of common 12 mm piezo buzzers (key clicks and the "granted"
+  tone use it; "denied" and alarms keep their own low and high pitches).
 - iterations 0 = the firmware's default PBKDF2 iteration count (about 0.3 s per check on an
   ESP32 at 240 MHz, docs/pin-store.md).
 """

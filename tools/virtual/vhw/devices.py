@@ -35,7 +35,9 @@ def wire(board, device, pins, parts_cfg):
             made[role] = Switch(board, pins[role], role, closed=parts_cfg.get(role, {}).get("closed", True))
     if "battery" in pins:
         cfg = parts_cfg.get("battery", {})
-        made["battery"] = Battery(board, pins["battery"], cfg.get("volts", 4.0), cfg.get("divider", 2.0))
+        # a charged supply for the device: a 1S Li-ion cell (shoe), four AA cells (the lock)
+        full = 6.0 if device == "kuword" else 4.0
+        made["battery"] = Battery(board, pins["battery"], cfg.get("volts", full), cfg.get("divider", 2.0))
     return made
 
 
@@ -89,7 +91,7 @@ def apply(board, parts, item):
     elif isinstance(part, LCD):
         fault = item["fault"]
         if fault == "drop_nibble":
-            part.drop_nibbles += 1
+            part.drop_nibbles += item.get("count", 1)
         elif fault == "i2c_error":
             part.fail_writes += item.get("count", 1)
         else:
