@@ -71,6 +71,17 @@ def test_deployed_board_boots_the_shoe(tmp_path, mpy):
     assert "sonar_trig=GPIO13" in console and "ERROR" not in console, console
 
 
+def test_deployed_board_runs_the_lock(tmp_path):
+    out = tmp_path / "bundle"
+    build.build("kuword", "esp32_devkitc", out, mpy=True, secrets=tmp_path / "none.json")
+    with VirtualBoard(tmp_path / "flash") as vb:
+        deploy.deploy(out, vb.port, progress=lambda s: None)
+        console = deploy.watch(vb.port, 2.0, show=lambda s: None)
+    assert "kampung: kuword on esp32_devkitc" in console, console
+    assert "LCD: Buat kode master | 4-8 angka + #" in console and "ERROR" not in console, console
+    assert not (out / "lib" / "drivers" / "hcsr04.mpy").exists(), "the lock's bundle carries the shoe's driver"
+
+
 def test_missing_port_is_a_clear_error(bundle):
     with pytest.raises(deploy.DeployError, match="no serial port /dev/nope"):
         deploy.deploy(bundle, "/dev/nope")

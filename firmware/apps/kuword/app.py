@@ -74,6 +74,7 @@ class Kuword:
         self.batt = logic.Battery(int(s["battery_low_v"] * 1000), int(s["battery_critical_v"] * 1000))
         self.locked_until = None  # ticks_ms when a keypad lockout ends
         self.prompt = ("ready",)
+        self.printed = None  # the last prompt printed on the console
         self.note = None
         self.note_until = 0
         self.alarms = 0  # bit 1: door ajar, bit 2: tamper
@@ -98,7 +99,12 @@ class Kuword:
             self.player.play_once(pattern)
 
     def screen(self, *what):
-        """The dialogue's prompt: ("ready",), ("menu",), ..."""
+        """The dialogue's prompt: ("ready",), ("menu",), ... A new prompt is also printed on
+        the console (what `kampung deploy` shows), never what is typed."""
+        if what != self.printed:
+            self.printed = what
+            one, two = texts.screen(self.lang, *what)
+            log.info("LCD: %s | %s" % (one, two))
         self.prompt = what
         self.render()
 
