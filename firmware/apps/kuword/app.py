@@ -37,6 +37,7 @@ AUDIT_BYTES = 4096  # per file; two files kept (about 2 x 130 records)
 POLL_MS = 10  # keypad scan period; the driver debounces over several scans
 WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
+FORCED_MS = 120000  # a door opened while locked sounds the alarm 2 min (or until a valid code)
 
 # One-shot tones (on, ms, Hz) and the alarm loop
 TONE_DENIED = ((1, 600, 700), (0, 1, 0))
@@ -77,7 +78,8 @@ class Kuword:
         self.printed = None  # the last prompt printed on the console
         self.note = None
         self.note_until = 0
-        self.alarms = 0  # bit 1: door ajar, bit 2: tamper
+        self.alarms = 0  # bit 1: door ajar, bit 2: tamper, bit 4: door forced
+        self.forced_until = 0
         self.door_closed = True
         self.tampered = False
         self.store_ok = False
@@ -115,6 +117,8 @@ class Kuword:
         self.render()
 
     def lines(self):
+        if self.alarms & 4:
+            return texts.screen(self.lang, "forced")
         if self.alarms & 2:
             return texts.screen(self.lang, "tamper")
         if self.alarms & 1:
@@ -287,6 +291,8 @@ class Kuword:
             # opens exactly as a normal code would; the alarm is silent (issue: MQTT later)
             log.info("ALARM: duress code used")
         self.audit(self.who(slot), "duress" if slot == "d" else "granted")
+        if self.alarms & 4:
+            self.alarm(4, False)  # a valid code silences the forced-door alarm
         self.set_relay(True)
         self.lock.unlock(time.ticks_ms(), door_open=not self.door_closed)
         self.tone(self.tone_granted)
@@ -388,6 +394,7 @@ class Kuword:
             missing = not self.store_ok
         except StoreError as e:
             log.info("ERROR:", e)
+            self.audit("system", "store damaged")
             self.screen("store_error")
             while True:  # locked until someone repairs the store (docs/kuword.md)
                 await asyncio.sleep_ms(1000)
@@ -413,9 +420,16 @@ class Kuword:
             closed = self.door.value() == 0
             if closed != self.door_closed:
                 self.door_closed = closed
-                if self.lock.door(closed, now) == "relock":
+                event = self.lock.door(closed, now)
+                if event == "relock":
                     self.relock()
-                    self.alarm(1, False)
+                elif event == "closed":
+                    self.alarm(1, False)  # the door closed after the ajar alarm
+                elif event == "forced":
+                    self.audit("unknown", "door forced")
+                    log.info("ALARM: door opened while locked")
+                    self.forced_until = time.ticks_add(now, FORCED_MS)
+                    self.alarm(4, True)
         if self.tamper is not None:
             opened = self.tamper.value() == 1
             if opened != self.tampered:
@@ -444,9 +458,12 @@ class Kuword:
             if event == "relock":
                 self.relock()
             elif event == "ajar":
+                self.set_relay(False)  # the alarm sounds until the door closes
                 self.audit("unknown", "door ajar")
                 log.info("ALARM: door open for %d s" % self.s["door_ajar_s"])
                 self.alarm(1, True)
+            if self.alarms & 4 and time.ticks_diff(now, self.forced_until) >= 0:
+                self.alarm(4, False)
             if self.locked_until is not None and time.ticks_diff(now, self.locked_until) >= 0:
                 self.locked_until = None  # render() below shows the dialogue's own screen again
             if self.note is not None and time.ticks_diff(now, self.note_until) >= 0:
@@ -464,6 +481,7 @@ class Kuword:
                 self.watchdog.feed()
 
     async def run(self):
+        self.audit("system", "boot")  # power cuts and resets show in the log
         self.load_fails()
         self.lcd_service(time.ticks_ms())
         self.tasks = [asyncio.create_task(self.player.run()), asyncio.create_task(self.watch()),

@@ -48,10 +48,14 @@ class Lockout:
 
 
 class Lock:
-    """The door: locked, unlocked for ``unlock_ms``, or open (relock when it closes).
+    """The door: locked, unlocked for ``unlock_ms``, or open while unlocked.
 
-    ``tick(now)`` returns None or one of "relock", "ajar" (the door has been open too long;
-    reported once per opening)."""
+    ``tick(now)`` returns None, "relock" (unlock time over, door never opened) or "ajar": the
+    door has stood open ``ajar_ms``; the relay is released then too, so a door contact that
+    fails open (a cut wire reads "open") never holds the lock unlocked for good.
+    ``door(closed, now)`` returns "relock" (an opened door closed again), "forced" (the door
+    opened while locked: forced, or the mechanical key), "closed" (a door closed while
+    locked) or None."""
 
     def __init__(self, unlock_ms, ajar_ms, diff):
         self.unlock_ms = unlock_ms
@@ -59,34 +63,33 @@ class Lock:
         self.diff = diff
         self.state = LOCKED
         self.since = 0
-        self.ajar_reported = False
 
     def unlock(self, now, door_open=False):
         """Release the lock; with the door already open, it relocks when the door closes."""
         self.state = AJAR if door_open else OPEN
         self.since = now
-        self.ajar_reported = False
 
     def relock(self):
         self.state = LOCKED
 
     def door(self, closed, now):
-        """The door contact changed. Returns "relock" when a door that was opened closes."""
-        if not closed and self.state == OPEN:
-            self.state = AJAR
-            self.since = now
-            self.ajar_reported = False
-        elif closed and self.state == AJAR:
+        if not closed:
+            if self.state == OPEN:
+                self.state = AJAR
+                self.since = now
+                return None
+            return "forced" if self.state == LOCKED else None
+        if self.state == AJAR:
             self.state = LOCKED
             return "relock"
-        return None
+        return "closed" if self.state == LOCKED else None
 
     def tick(self, now):
         if self.state == OPEN and self.diff(now, self.since) >= self.unlock_ms:
             self.state = LOCKED
             return "relock"
-        if self.state == AJAR and not self.ajar_reported and self.diff(now, self.since) >= self.ajar_ms:
-            self.ajar_reported = True
+        if self.state == AJAR and self.diff(now, self.since) >= self.ajar_ms:
+            self.state = LOCKED
             return "ajar"
         return None
 

@@ -32,6 +32,7 @@ hours|Tamu berlaku|berapa jam? #
 cancelled|Batal|
 ajar|Pintu terbuka!|Tutup pintu
 tamper|Peringatan!|Casing dibuka
+forced|Pintu dibobol!|Masukkan kode
 batt_low|Kuword|Baterai lemah
 batt_critical|Baterai habis|Ganti baterai
 store_error|Data kode rusak|Hubungi admin
@@ -67,6 +68,7 @@ hours|Guest valid for|how many h? #
 cancelled|Cancelled|
 ajar|Door open!|Close the door
 tamper|Warning!|Case opened
+forced|Door forced!|Enter a code
 batt_low|Kuword|Battery low
 batt_critical|Battery empty|Replace it
 store_error|Code data bad|Call the admin
