@@ -52,3 +52,38 @@ def test_settings_cross_checks_name_the_field():
             check("config.json [kuword]" in str(e) and field in str(e), str(e))
         else:
             raise AssertionError("accepted %s" % json.dumps(values))
+
+
+def test_guest_codes_end_when_over_or_when_the_clock_is_not_set():
+    import os
+    import time
+
+    from apps.kuword.pinstore import PinStore
+
+    fwhelp.fresh_board(roles=PINS)
+    for name in ("kuword_pins.json", "audit.csv", "audit.csv.1"):
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+    saved = time.rtc_base[0]
+    try:
+        now = time.time()
+        pins = PinStore("kuword_pins.json", 10)
+        pins.create()
+        for slot, expires, made in (("m", 0, 0), ("g1", now + 3600, now - 10), ("g2", now - 1, now - 7200),
+                                    ("g3", 0, 0)):
+            pins.put(slot, bytes([len(slot) + made % 7] * 32), 4, expires, made)
+        pins.save()
+        lock = app.Kuword(Hal({"pins": PINS}), app.load_settings({}, "test"))
+        lock.pins.load()
+        lock.purge_guests()
+        check(sorted(lock.pins.codes) == ["g1", "g3", "m"], "expired g2 must go: %r" % sorted(lock.pins.codes))
+        time.rtc_base[0] = 0  # a power cut without network time: the clock restarts at 2000-01-01
+        lock.purge_guests()
+        check(sorted(lock.pins.codes) == ["g3", "m"], "a timed code cannot be judged: %r" % sorted(lock.pins.codes))
+        again = PinStore("kuword_pins.json")
+        again.load()
+        check(sorted(again.codes) == ["g3", "m"], "the purge is saved")
+    finally:
+        time.rtc_base[0] = saved

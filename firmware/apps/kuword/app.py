@@ -37,6 +37,7 @@ AUDIT_BYTES = 4096  # per file; two files kept (about 2 x 130 records)
 POLL_MS = 10  # keypad scan period; the driver debounces over several scans
 WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
+CLOCK_SET = 631152000  # 2020-01-01 in the ESP32's seconds since 2000: earlier = clock never set
 FORCED_MS = 120000  # a door opened while locked sounds the alarm 2 min (or until a valid code)
 
 # One-shot tones (on, ms, Hz) and the alarm loop
@@ -299,6 +300,22 @@ class Kuword:
         self.say("welcome", "")
         self.screen("ready")
 
+    def purge_guests(self):
+        """Drop guest codes whose time is over, and every timed guest code when the clock is not
+        set (a power cut restarts it at 2000-01-01; without network time nobody can tell how
+        long the code has left, so it ends: fail-secure)."""
+        now_s = time.time()
+        gone = []
+        for slot in list(self.pins.codes):
+            rec = self.pins.codes[slot]
+            if slot[0] == "g" and rec[2] and (now_s < CLOCK_SET or not logic.guest_valid(rec[2], rec[3], now_s)):
+                self.pins.remove(slot)
+                gone.append(slot)
+        if gone:
+            self.pins.save()
+            for slot in gone:
+                self.audit("system", "expired " + self.who(slot))
+
     def who(self, slot):
         return {"m": "master", "d": "duress"}.get(slot) or ("user" if slot[0] == "u" else "guest") + slot[1:]
 
@@ -349,6 +366,7 @@ class Kuword:
         if await self.check(code, only="m") != "m":
             return
         self.audit("master", "menu")
+        self.purge_guests()  # frees the slots of guest codes whose time is over
         choice = await self.ask("menu", 1, 1)
         if choice == "1":
             slot = self.pins.free("u", USERS)
@@ -401,6 +419,7 @@ class Kuword:
         if missing or not self.pins.has_master():
             await self.setup()
             self.store_ok = True
+        self.purge_guests()
         self.screen("ready")
         while True:
             event = await self.next_entry()
