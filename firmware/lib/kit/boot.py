@@ -69,6 +69,22 @@ def recent(times):
 
 
 def start(board_path="board.json", config_path="config.json"):
+    """Boot and run the device's app (the whole boot in one call; main.py uses ``prepare`` and
+    ``crashed`` so that this module's RAM is free while the app runs)."""
+    job = prepare(board_path, config_path)
+    if job is None or job == "safe":
+        return job
+    app_main, hal, settings = job
+    try:
+        app_main(hal, settings)
+    except Exception as e:  # the app crashed: record it, then restart by a reset
+        crashed(hal, e)
+    return None
+
+
+def prepare(board_path="board.json", config_path="config.json"):
+    """Everything before the app runs: (app main function, hal, settings), or "safe" (safe
+    mode: the REPL stays free) or None (no usable board map)."""
     try:
         board_map = store.read_json(board_path)
     except ValueError as e:
@@ -98,12 +114,17 @@ def start(board_path="board.json", config_path="config.json"):
             error("%s; using safe defaults" % e)
             settings = app.load_settings({}, "defaults")
         forget("kit.config", "apps.%s.settings" % device)
-        app.main(hal, settings)
-    except Exception as e:  # the app crashed: record it, then restart by a reset
-        error("%s: %s" % (type(e).__name__, e))
-        record_crash(times)
-        hal.reset()
-    return None
+    except Exception as e:  # the app does not even load: a crash like any other
+        crashed(hal, e)
+        return None
+    return app.main, hal, settings
+
+
+def crashed(hal, e):
+    """The app stopped with an exception: print it, count it in crashes.json, reset."""
+    error("%s: %s" % (type(e).__name__, e))
+    record_crash(crashes())
+    hal.reset()
 
 
 def forget(*names):
