@@ -183,7 +183,7 @@ RULES = [
     (S3, "kandig", "alarm_button", 44, "console", "warning", "UART0 RX"),
     (E32, "kandig", "led", 26, "duplicate", "error", "already used by kandig.siren"),
     (E32, "kandig", "alarm_button", 36, "no-pullup", "error", "no internal pull-up"),
-    (E32, "kuword", "keypad_col1", 34, "no-pullup", "error", "no internal pull-up"),
+    (E32, "kuword", "keypad_col1", 34, "no-pullup", "error", "keypad columns rely on the pull-up"),
     (S3, "kandig", "led", 36, "psram", "warning", "octal"),
 ]
 

@@ -464,6 +464,9 @@ def _check_device(ctx, device, requested):
         used.setdefault(pin, role)
         if errors:
             _, rule, text = errors[0]
+            if rule == "no-pullup" and role.startswith("keypad_col"):
+                text += ("; keypad columns rely on the pull-up to read a released key as 1 (rows "
+                         "are the scanned outputs)")
             hint = _error_hint(ctx, kind, wifi, others, rule)
             ctx.add(ERROR, rule, f"{where}: {text}{hint}", device, role, pin)
             continue
