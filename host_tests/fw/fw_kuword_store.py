@@ -61,11 +61,12 @@ def test_no_pin_or_code_on_flash():
     pins = PinStore(PATH, 50)
     pins.create()
     key = pbkdf2.pbkdf2_sha256(b"246810", pins.salt, 50)
+    pins.put("m", pbkdf2.pbkdf2_sha256(b"135790", pins.salt, 50), 6)
     pins.put("u1", key, 6)
     pins.save()
     with open(PATH, "rb") as f:
         data = f.read()
-    check(b"246810" not in data, "the PIN is on the flash")
+    check(b"246810" not in data and b"135790" not in data, "a PIN is on the flash")
     check(PinStore(PATH).load() == "ok", "reload")
     _clean(PATH)
 
@@ -162,3 +163,73 @@ def test_audit_log_rotates_and_survives_a_cut():
                 text = f.read()
             check(text.endswith("\n"), "cut after %d units: a torn line in %s" % (units, name))
     _clean("audit_t.csv")
+
+
+def _write_store(body):
+    import hashlib
+    from binascii import hexlify
+
+    data = body.encode()
+    with open(PATH, "wb") as f:
+        f.write(data + b"\n" + hexlify(hashlib.sha256(data).digest()) + b"\n")
+
+
+def test_checksum_valid_stores_with_wrong_content_are_refused():
+    fwhelp.fresh_board()
+    _clean(PATH)
+    good = "00" * 32
+    salt = "00" * 16
+    bodies = (
+        '{"v": 1, "salt": "%s", "iter": 10, "codes": [1, 2]}' % salt,  # codes as a list
+        '{"v": 1, "salt": "%s", "iter": 0, "codes": {"m": ["%s", 6, 0, 0]}}' % (salt, good),
+        '{"v": 1, "salt": "%s", "iter": 10, "codes": {"m": ["%s", "6", 0, 0]}}' % (salt, good),
+        '{"v": 1, "salt": "%s", "iter": 10, "codes": {"u1": ["%s", 6, 0, 0]}}' % (salt, good),  # no master
+        '{"v": 1, "salt": "%s", "iter": 10, "codes": {"m": ["%s", 6, 0, 0], "x9": ["%s", 6, 0, 0]}}'
+        % (salt, good, good),
+        '{"v": 1, "salt": "00", "iter": 10, "codes": {"m": ["%s", 6, 0, 0]}}' % good,
+        '{"v": 1, "salt": "%s", "iter": true, "codes": {"m": ["%s", 6, 0, 0]}}' % (salt, good),
+    )
+    for body in bodies:
+        _write_store(body)
+        try:
+            PinStore(PATH).load()
+        except StoreError:
+            continue
+        raise AssertionError("accepted: %s" % body)
+    _write_store('{"v": 1, "salt": "%s", "iter": 10, "codes": {"m": ["%s", 6, 0, 0]}}' % (salt, good))
+    check(PinStore(PATH).load() == "ok", "a minimal good store")
+    _clean(PATH)
+
+
+def test_a_store_or_state_that_cannot_be_read_is_not_a_missing_one():
+    fwhelp.fresh_board()
+    _clean(PATH)
+    os.mkdir(PATH)  # open() fails with an error other than "no such file"
+    try:
+        try:
+            PinStore(PATH).load()
+        except StoreError as e:
+            check("cannot be read" in str(e), str(e))
+        else:
+            raise AssertionError("an unreadable store was taken as missing (a first start)")
+        try:
+            store.read_json(PATH, {"fails": 0})
+        except ValueError as e:
+            check(PATH in str(e), str(e))
+        else:
+            raise AssertionError("an unreadable state file read as the default")
+    finally:
+        os.rmdir(PATH)
+
+
+def test_a_huge_log_rotates_without_being_read():
+    fwhelp.fresh_board()
+    _clean("audit_h.csv")
+    with open("audit_h.csv", "wb") as f:
+        for _ in range(200):
+            f.write(b"x" * 1000)
+    store.append_line("audit_h.csv", "1,2,system,boot", 4096)
+    with open("audit_h.csv") as f:
+        check(f.read() == "1,2,system,boot\n", "a fresh file after the rotation")
+    check(os.stat("audit_h.csv.1")[6] == 200000, "the old file kept as .1")
+    _clean("audit_h.csv")

@@ -38,7 +38,8 @@ POLL_MS = 10  # keypad scan period; the driver debounces over several scans
 WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
 CLOCK_SET = 631152000  # 2020-01-01 in the ESP32's seconds since 2000: earlier = clock never set
-FORCED_MS = 120000  # a door opened while locked sounds the alarm 2 min (or until a valid code)
+LCD_RETRY_MS = 5000
+ALARM_LOG_MS = 60000
 
 # One-shot tones (on, ms, Hz) and the alarm loop
 TONE_DENIED = ((1, 600, 700), (0, 1, 0))
@@ -54,8 +55,8 @@ class Kuword:
         self.s = s
         self.lang = s["lang"]
         # locked before anything else can fail
-        self.active = s["relay_active"]
-        self.relay = hal.output("relay", 1 - self.active)
+        self.active = s["relay_active"]  # -1: unknown (config unreadable): never driven
+        self.relay = hal.output("relay", 1 - self.active) if self.active >= 0 else hal.input("relay")
         self.keypad = Keypad([hal.output("keypad_row%d" % i, 1) for i in (1, 2, 3, 4)],
                              [hal.input("keypad_col%d" % i, "up") for i in (1, 2, 3, 4)])
         self.entry = entry.KeyCollector(s["min_len"], s["max_len"], s["entry_timeout_s"] * 1000, time.ticks_diff)
@@ -66,7 +67,8 @@ class Kuword:
         self.i2c = hal.i2c("lcd")
         self.lcd = None
         self.lcd_lines = None
-        self.lcd_since = time.ticks_ms()
+        self.lcd_retry = time.ticks_ms()  # when to try a missing or failed LCD again
+        self.lcd_init = self.lcd_retry  # when it was last (re)initialised
         self.door = hal.input("door_contact", "up") if hal.has("door_contact") else None
         self.tamper = hal.input("tamper", "up") if hal.has("tamper") else None
         self.battery = hal.adc("battery") if hal.has("battery") else None
@@ -81,7 +83,8 @@ class Kuword:
         self.note_until = 0
         self.alarms = 0  # bit 1: door ajar, bit 2: tamper, bit 4: door forced
         self.forced_until = 0
-        self.door_closed = True
+        self.alarm_log = {}  # result -> [ticks of the last record, records skipped since]
+        self.door_closed = self.door is None or self.door.value() == 0  # as it is at boot
         self.tampered = False
         self.store_ok = False
         self.tasks = []
@@ -89,7 +92,8 @@ class Kuword:
 
     # -- outputs ----------------------------------------------------------------------------
     def set_relay(self, unlocked):
-        self.relay.value(self.active if unlocked else 1 - self.active)
+        if self.active >= 0:
+            self.relay.value(self.active if unlocked else 1 - self.active)
 
     def relock(self):
         self.lock.relock()
@@ -148,36 +152,55 @@ class Kuword:
         try:
             self.lcd.show(lines[0], lines[1])
         except OSError as e:
-            log.info("LCD:", e)
-            self.lcd = None  # the watch task re-initialises it
+            self.lcd_failed(e)
+
+    def lcd_failed(self, e):
+        log.info("LCD: I2C error %s (errno), trying again in %d s" % (e.args[0] if e.args else e, LCD_RETRY_MS // 1000))
+        self.lcd = None  # the watch task tries again in LCD_RETRY_MS
+        self.lcd_retry = time.ticks_add(time.ticks_ms(), LCD_RETRY_MS)
 
     def lcd_service(self, now):
-        """(Re)start the LCD after an I2C error, and re-initialise it every ``lcd_refresh_s``
-        so that a screen garbled by a glitch on the wires recovers."""
+        """(Re)start the LCD LCD_RETRY_MS after an I2C error, and re-initialise it every
+        ``lcd_refresh_s`` so that a screen garbled by a glitch on the wires recovers."""
         every = self.s["lcd_refresh_s"] * 1000
-        due = self.lcd is None and time.ticks_diff(now, self.lcd_since) >= 0
-        if not due and every and time.ticks_diff(now, self.lcd_since) >= every:
-            due = True
-        if not due:
+        if self.lcd is None:
+            if time.ticks_diff(now, self.lcd_retry) < 0:
+                return
+        elif not every or time.ticks_diff(now, self.lcd_init) < every:
             return
-        self.lcd_since = time.ticks_add(now, 5000 if self.lcd is None else 0)
         try:
             if self.lcd is None:
                 self.lcd = LCD(self.i2c)
             else:
                 self.lcd.reinit()
-            self.lcd_since = now
+            self.lcd_init = now
             lines = self.lines()
             self.lcd_lines = lines
             self.lcd.show(lines[0], lines[1])
         except OSError as e:
-            log.info("LCD:", e)
-            self.lcd = None
+            self.lcd_failed(e)
 
     # -- records -----------------------------------------------------------------------------
     def audit(self, who, result):
-        """One line of the audit log: epoch s, uptime ms, who (slot or "unknown"), result."""
-        store.append_line(AUDIT, "%d,%d,%s,%s" % (time.time(), time.ticks_ms(), who, result), AUDIT_BYTES)
+        """One line of the audit log: epoch s, uptime ms, who (slot or "unknown"), result. A
+        flash error is printed; it never stops the lock."""
+        try:
+            store.append_line(AUDIT, "%d,%d,%s,%s" % (time.time(), time.ticks_ms(), who, result), AUDIT_BYTES)
+        except (OSError, MemoryError) as e:
+            log.info("ERROR: audit log:", e)
+
+    def audit_alarm(self, result):
+        """Alarms that a person can repeat at will (a door, a tamper switch) are recorded at
+        most once a minute each, with the count of the ones skipped, so nobody can flush the
+        audit log (and a duress record with it) by opening a door a few hundred times."""
+        now = time.ticks_ms()
+        last = self.alarm_log.get(result)
+        if last is not None and time.ticks_diff(now, last[0]) < ALARM_LOG_MS:
+            last[1] += 1
+            return
+        skipped = last[1] if last is not None else 0
+        self.alarm_log[result] = [now, 0]
+        self.audit("unknown", result + (" (+%d)" % skipped if skipped else ""))
 
     def save_fails(self):
         store.write_json(STATE, {"fails": self.lockout.fails})
@@ -203,7 +226,9 @@ class Kuword:
         digits), (LONG, digits), (SHORT, n), (CANCEL, 0), (FUNCTION, "A".."D"), (TIMEOUT, n).
         Keys typed during a lockout are dropped."""
         self.entry.clear()
-        self.entry.set_lengths(min_len or self.s["min_len"], max_len or self.s["max_len"])
+        if min_len is None:
+            min_len, max_len = self.code_lengths()
+        self.entry.set_lengths(min_len, max_len)
         last = time.ticks_ms()
         idle_ms = self.s["entry_timeout_s"] * 1000
         while True:
@@ -227,6 +252,12 @@ class Kuword:
             if event is not None:
                 self.render()
                 return event
+
+    def code_lengths(self):
+        """Entry lengths that reach every stored code: min_len/max_len apply to new codes, so a
+        changed setting never locks out a code made before it."""
+        lengths = self.pins.lengths()
+        return min([self.s["min_len"]] + lengths), max([self.s["max_len"]] + lengths)
 
     async def ask(self, prompt, min_len, max_len, *args):
         """Show ``prompt`` and return the digits entered, or None (cancelled or timed out)."""
@@ -260,6 +291,8 @@ class Kuword:
             slot = self.pins.match(await self.pins.derive(code), now_s)
             if slot is not None and slot != "expired":
                 break
+        if slot == "d" and only is not None:
+            self.duress()  # typed at the master prompt: no menu, but the alarm all the same
         if slot is None or slot == "expired" or (only is not None and slot != only):
             self.denied("expired" if slot == "expired" else None)
             return None
@@ -288,33 +321,39 @@ class Kuword:
         if slot[0] == "g":  # a guest code works once
             self.pins.remove(slot)
             self.pins.save()
-        if slot == "d":
-            # opens exactly as a normal code would; the alarm is silent (issue: MQTT later)
-            log.info("ALARM: duress code used")
-        self.audit(self.who(slot), "duress" if slot == "d" else "granted")
         if self.alarms & 4:
             self.alarm(4, False)  # a valid code silences the forced-door alarm
-        self.set_relay(True)
+        self.set_relay(True)  # first the door, then the records
+        if slot == "d":
+            self.duress()  # opens exactly as a normal code would; the alarm is silent
+        else:
+            self.audit(self.who(slot), "granted")
         self.lock.unlock(time.ticks_ms(), door_open=not self.door_closed)
         self.tone(self.tone_granted)
         self.say("welcome", "")
         self.screen("ready")
 
-    def purge_guests(self):
-        """Drop guest codes whose time is over, and every timed guest code when the clock is not
-        set (a power cut restarts it at 2000-01-01; without network time nobody can tell how
-        long the code has left, so it ends: fail-secure)."""
+    def purge_guests(self, boot=False):
+        """Drop guest codes whose time is over; at boot also every timed guest code when the
+        clock is not set (a power cut restarted it at 2000-01-01; without network time nobody
+        can tell how long the code has left, so it ends: fail-secure). While the board runs,
+        its clock counts on, so codes made since boot keep their hours even on an unset clock."""
         now_s = time.time()
         gone = []
         for slot in list(self.pins.codes):
             rec = self.pins.codes[slot]
-            if slot[0] == "g" and rec[2] and (now_s < CLOCK_SET or not logic.guest_valid(rec[2], rec[3], now_s)):
+            if slot[0] == "g" and rec[2] and ((boot and now_s < CLOCK_SET) or not logic.guest_valid(rec[2], rec[3], now_s)):
                 self.pins.remove(slot)
                 gone.append(slot)
         if gone:
             self.pins.save()
             for slot in gone:
                 self.audit("system", "expired " + self.who(slot))
+
+    def duress(self):
+        """The silent alarm: the audit log and the console (MQTT once the network exists)."""
+        log.info("ALARM: duress code used")
+        self.audit("duress", "duress")
 
     def who(self, slot):
         return {"m": "master", "d": "duress"}.get(slot) or ("user" if slot[0] == "u" else "guest") + slot[1:]
@@ -360,7 +399,7 @@ class Kuword:
     async def menu(self):
         """Master menu: 1 add user, 2 change a user's code, 3 remove a user, 4 guest code,
         5 duress code, 6 change the master code."""
-        code = await self.ask("master", self.s["min_len"], self.s["max_len"])
+        code = await self.ask("master", *self.code_lengths())
         if code is None:
             return
         if await self.check(code, only="m") != "m":
@@ -389,7 +428,7 @@ class Kuword:
             elif await self.new_code(slot):
                 self.audit("master", "change " + self.who(slot))
         elif choice == "4":
-            hours = await self.ask("hours", 1, 4)
+            hours = await self.ask("hours", 1, len(str(self.s["guest_max_h"])))
             slot = self.pins.free("g", GUESTS)
             if hours is None or not 1 <= int(hours) <= self.s["guest_max_h"]:
                 self.say("cancelled")
@@ -398,7 +437,7 @@ class Kuword:
             else:
                 now_s = time.time()
                 if await self.new_code(slot, expires=now_s + int(hours) * 3600, made=now_s):
-                    self.audit("master", "add %s %sh" % (self.who(slot), hours))
+                    self.audit("master", "add %s %dh" % (self.who(slot), int(hours)))
         elif choice in ("5", "6"):
             slot = "d" if choice == "5" else "m"
             if await self.new_code(slot):
@@ -407,6 +446,13 @@ class Kuword:
             self.say("cancelled")
 
     async def flow(self):
+        if self.active < 0:
+            log.info("ERROR: relay_active unknown (config.json unreadable or invalid): the relay is "
+                     "not driven, the lock stays locked; fix config.json and deploy again")
+            self.audit("system", "config error")
+            self.screen("config_error")
+            while True:
+                await asyncio.sleep_ms(1000)
         try:
             self.store_ok = self.pins.load() == "ok"
             missing = not self.store_ok
@@ -419,7 +465,7 @@ class Kuword:
         if missing or not self.pins.has_master():
             await self.setup()
             self.store_ok = True
-        self.purge_guests()
+        self.purge_guests(boot=True)
         self.screen("ready")
         while True:
             event = await self.next_entry()
@@ -445,17 +491,20 @@ class Kuword:
                 elif event == "closed":
                     self.alarm(1, False)  # the door closed after the ajar alarm
                 elif event == "forced":
-                    self.audit("unknown", "door forced")
-                    log.info("ALARM: door opened while locked")
-                    self.forced_until = time.ticks_add(now, FORCED_MS)
-                    self.alarm(4, True)
+                    # the inside handle of a mortise lock opens a locked door too: recorded
+                    # always, the siren only where the door has no way out but the lock
+                    self.audit_alarm("door opened while locked")
+                    if self.s["forced_alarm_s"]:
+                        log.info("ALARM: door opened while locked")
+                        self.forced_until = time.ticks_add(now, self.s["forced_alarm_s"] * 1000)
+                        self.alarm(4, True)
         if self.tamper is not None:
             opened = self.tamper.value() == 1
             if opened != self.tampered:
                 self.tampered = opened
                 self.alarm(2, opened)
                 if opened:
-                    self.audit("unknown", "tamper")
+                    self.audit_alarm("tamper")
                     log.info("ALARM: tamper switch open")
 
     def alarm(self, bit, on):
@@ -525,6 +574,17 @@ def load_settings(values, source):
     from kit import config
 
     return lock_settings.check(config.validate(lock_settings.SCHEMA, values, source), source)
+
+
+def salvage(settings, section):
+    """kit.boot calls this when config.json could not be used and ``settings`` are the
+    defaults. The relay's polarity is wiring, not a preference: a default of 1 would hold an
+    active-low relay module energised, the door open. Keep the section's value when it is
+    valid, else mark it unknown (-1): the relay pin is then never driven."""
+    value = section.get("relay_active")
+    ok = value in (0, 1) and not isinstance(value, bool)
+    settings["relay_active"] = value if ok else -1
+    return settings
 
 
 def main(hal, settings):

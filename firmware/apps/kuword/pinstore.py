@@ -18,6 +18,7 @@ once per slot. Codes are unique across slots, so equal hashes never tell users a
 """
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -34,6 +35,19 @@ class StoreError(Exception):
     pass
 
 
+def _whole(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _slot(name):
+    """"m", "d", "u1".."u20" or "g1".."g5"."""
+    if name in ("m", "d"):
+        return True
+    if len(name) < 2 or name[0] not in "ug" or not name[1:].isdigit():
+        return False
+    return 1 <= int(name[1:]) <= (USERS if name[0] == "u" else GUESTS)
+
+
 class PinStore:
     def __init__(self, path, iterations=0):
         self.path = path
@@ -45,11 +59,18 @@ class PinStore:
     def load(self):
         try:
             f = open(self.path, "rb")
-        except OSError:
-            self.codes = {}
-            return "missing"
+        except OSError as e:
+            if e.args and e.args[0] == errno.ENOENT:
+                self.codes = {}
+                return "missing"
+            # there but unreadable (a flash error) is not "no store": never a first start
+            raise StoreError("%s: cannot be read (OSError %s); the lock stays locked"
+                             % (self.path, e.args[0] if e.args else "?")) from None
         try:
             data = f.read()
+        except OSError as e:
+            raise StoreError("%s: cannot be read (OSError %s); the lock stays locked"
+                             % (self.path, e.args[0] if e.args else "?")) from None
         finally:
             f.close()
         cut = data.rfind(b"\n", 0, len(data) - 1)
@@ -59,14 +80,24 @@ class PinStore:
         try:
             doc = json.loads(body)
             if doc["v"] != 1:
-                raise StoreError("%s: format version %r is not 1" % (self.path, doc["v"]))
-            self.salt = unhexlify(doc["salt"])
-            self.iterations = doc["iter"]
+                raise ValueError("format version %r is not 1" % (doc["v"],))
+            salt = unhexlify(doc["salt"])
+            iterations = doc["iter"]
+            if len(salt) != 16 or not _whole(iterations) or iterations < 1:
+                raise ValueError("bad salt or iteration count")
             codes = {}
             for slot, rec in doc["codes"].items():
-                codes[slot] = [unhexlify(rec[0]), rec[1], rec[2], rec[3]]
-        except (KeyError, ValueError, TypeError, IndexError) as e:
+                key = unhexlify(rec[0])
+                if len(rec) != 4 or len(key) != 32 or not _slot(slot) or not (_whole(rec[1]) and 1 <= rec[1] <= 16) \
+                        or not _whole(rec[2]) or not _whole(rec[3]):
+                    raise ValueError("bad record %r" % (slot,))
+                codes[slot] = [key, rec[1], rec[2], rec[3]]
+            if "m" not in codes:
+                raise ValueError("no master code")  # the firmware never writes a store without one
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:
             raise StoreError("%s: unreadable (%s); the lock stays locked" % (self.path, e)) from None
+        self.salt = salt
+        self.iterations = iterations
         self.codes = codes
         return "ok"
 

@@ -13,9 +13,14 @@ section, for example ``{"device": "kuword", "kuword": {"unlock_s": 8}}``. Source
 - unlock_s 5: the usual release time of a door strike; with a door contact the lock relocks
   as soon as the door closes again.
 - door_ajar_s 30: how long the door may stay open before the alarm sounds.
+- forced_alarm_s 0: a door opened while locked is always recorded; with N > 0 the siren also
+  sounds for N s (or until a valid code). Off by default: the inside handle of a mortise lock
+  opens a locked door, and Kuword has no exit button input yet.
 - peep_extra 0: anti-peep entry off; with N > 0 a code may be hidden among up to N extra
-  digits. One entry counts as one wrong code but tests up to N + 1 positions per stored code
-  length, so it multiplies an attacker's rate by up to N + 1 (docs/kuword.md).
+  digits. One entry counts as one wrong code but tests every position of every stored code
+  length inside it: an entry of n digits tests n - L + 1 codes of length L, up to
+  longest + N - L + 1 (a 4-digit code among 12 digits: 9), so it multiplies an attacker's rate
+  by that much (docs/kuword.md).
 - battery_low_v / battery_critical_v 4.6 / 4.2: four AA cells (the usual lock supply) under a
   solenoid load; below 4.2 V a solenoid may no longer pull.
 - buzzer_hz 2700: the resonance of common 12 mm piezo buzzers (key clicks and the "granted"
@@ -34,6 +39,7 @@ SCHEMA = {
     "lockout_cap_s": (3600, ("int", 5, 86400)),
     "unlock_s": (5, ("int", 1, 120)),
     "door_ajar_s": (30, ("int", 5, 3600)),
+    "forced_alarm_s": (0, ("int", 0, 3600)),
     "peep_extra": (0, ("int", 0, 8)),
     "guest_max_h": (168, ("int", 1, 8760)),
     "iterations": (0, ("int", 0, 1000000)),

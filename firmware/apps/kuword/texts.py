@@ -36,6 +36,7 @@ forced|Pintu dibobol!|Masukkan kode
 batt_low|Kuword|Baterai lemah
 batt_critical|Baterai habis|Ganti baterai
 store_error|Data kode rusak|Hubungi admin
+config_error|Pengaturan rusak|Relay mati
 user|Pengguna %d|
 guest|Tamu %d|
 master_slot|Master|
@@ -72,6 +73,7 @@ forced|Door forced!|Enter a code
 batt_low|Kuword|Battery low
 batt_critical|Battery empty|Replace it
 store_error|Code data bad|Call the admin
+config_error|Config error|Relay disabled
 user|User %d|
 guest|Guest %d|
 master_slot|Master|

@@ -28,25 +28,26 @@ def error(message):
 
 
 def read_config(path, device):
-    """The device's settings section, or {} (the defaults) with the error printed."""
+    """The device's settings section, or None (then the app runs on its defaults) with the
+    error printed."""
     try:
         cfg = store.read_json(path, None)
     except ValueError as e:
         error("%s; using safe defaults" % e)
-        return {}
+        return None
     if cfg is None:
         error("%s missing; using safe defaults" % path)
-        return {}
+        return None
     if not isinstance(cfg, dict):
         error("%s: must be a JSON object; using safe defaults" % path)
-        return {}
+        return None
     for key in cfg:
         if key != "device" and key not in DEVICES:
             error("%s: unknown top-level field %r; device settings go inside \"%s\": {...}; "
                   "using safe defaults" % (path, key, device))
-            return {}
+            return None
     section = cfg.get(device, {})
-    return section if isinstance(section, dict) else {}
+    return section if isinstance(section, dict) else None
 
 
 def crashes():
@@ -108,11 +109,17 @@ def prepare(board_path="board.json", config_path="config.json"):
     section = read_config(config_path, device)
     try:
         app = __import__("apps." + device + ".app", None, None, ["main"])
+        trusted = section is not None
         try:
-            settings = app.load_settings(section, "%s [%s]" % (config_path, device))
+            settings = app.load_settings(section or {}, "%s [%s]" % (config_path, device))
         except ConfigError as e:
             error("%s; using safe defaults" % e)
             settings = app.load_settings({}, "defaults")
+            trusted = False
+        if not trusted and hasattr(app, "salvage"):
+            # settings that describe the wiring cannot simply fall back to a default (a lock's
+            # relay polarity): the app keeps what it can trust from the section, or refuses
+            app.salvage(settings, section or {})
         forget("kit.config", "apps.%s.settings" % device)
     except Exception as e:  # the app does not even load: a crash like any other
         crashed(hal, e)

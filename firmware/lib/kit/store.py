@@ -9,6 +9,7 @@ old file or the new one, never half of one. A leftover ``.tmp`` from a cut write
     prefs = store.read_json("/prefs.json", {})
 """
 
+import errno
 import json
 import os
 
@@ -25,16 +26,21 @@ def write_json(path, obj):
 
 
 def read_json(path, default=None):
-    """The JSON in ``path``, or ``default`` when the file is missing. Bad JSON raises ValueError
-    naming the file."""
+    """The JSON in ``path``, or ``default`` when the file does not exist. Bad JSON, or a file
+    that exists but cannot be read, raises ValueError naming the file."""
     try:
         f = open(path)
-    except OSError:
-        return default
+    except OSError as e:
+        if e.args and e.args[0] == errno.ENOENT:
+            return default
+        # the file is there but cannot be read (a flash error): not the same as "no file"
+        raise ValueError("%s: cannot be read (OSError %s)" % (path, e.args[0] if e.args else "?")) from None
     try:
         return json.load(f)  # parsed from the stream: no copy of the whole file in RAM
     except ValueError:
         raise ValueError("%s: not valid JSON" % path) from None
+    except OSError as e:
+        raise ValueError("%s: cannot be read (OSError %s)" % (path, e.args[0] if e.args else "?")) from None
     finally:
         f.close()
 
@@ -48,11 +54,13 @@ def append_line(path, line, max_bytes=4096):
     more than about twice ``max_bytes`` of flash, and the newest lines are always kept."""
     data = line.encode() + b"\n"
     try:
+        size = os.stat(path)[6]
+    except OSError:
+        size = 0
+    old = b""
+    if size and size + len(data) > max_bytes:
+        os.rename(path, path + ".1")  # rotated without reading it: a huge file costs no RAM
+    elif size:
         with open(path, "rb") as f:
             old = f.read()
-    except OSError:
-        old = b""
-    if old and len(old) + len(data) > max_bytes:
-        os.rename(path, path + ".1")
-        old = b""
     write_bytes(path, old + data)
