@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import subprocess
 import sys
@@ -92,3 +93,78 @@ def test_cli_dry_run_prints_the_plan(images, capsys):
     assert out == ["esptool --chip esp32 --port PORT --baud 460800 erase-flash",
                    f"esptool --chip esp32 --port PORT --baud 460800 write-flash 0x1000 {images['esp32']}"]
     assert flash.main(["--board", "esp32_devkitc", "--firmware", "/nope.bin", "--dry-run"]) == 2
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    """A local web server standing in for micropython.org, and a copy of boards/ to pin in."""
+    import http.server
+    import shutil
+    import threading
+
+    from kampung import BOARDS
+
+    site = tmp_path / "site"
+    site.mkdir()
+    root = tmp_path / "boards"
+    shutil.copytree(BOARDS, root)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(site), **kw)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield site, root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def _pin(root, board, url, sha):
+    path = root / f"{board}.json"
+    data = json.loads(path.read_text())
+    data["image"].update({"url": url, "sha256": sha} if sha else {"url": url})
+    path.write_text(json.dumps(data))
+
+
+def test_download_fetches_the_pinned_image_and_checks_its_sha256(mirror, tmp_path):
+    site, root, base = mirror
+    good = esp_image(flash.CHIP_IDS["esp32"])
+    (site / "fw.bin").write_bytes(good)
+    sha = hashlib.sha256(good).hexdigest()
+    _pin(root, "esp32_devkitc", base + "fw.bin", sha)
+    path, pin = flash.download("esp32_devkitc", tmp_path / "cache", root=root)
+    assert path.read_bytes() == good and pin == sha
+    (site / "fw.bin").write_bytes(good + b"tampered")
+    path.unlink()
+    with pytest.raises(flash.FlashError, match="sha256 is .* but .* is pinned"):
+        flash.download("esp32_devkitc", tmp_path / "cache", root=root)
+    assert not list((tmp_path / "cache").iterdir()), "a file that fails the check must not stay"
+
+
+def test_download_without_a_pin_or_a_network_says_what_to_do(mirror, tmp_path):
+    site, root, base = mirror
+    _pin(root, "esp32_devkitc", base + "fw.bin", None)
+    with pytest.raises(flash.FlashError, match="no sha256 pinned"):
+        flash.download("esp32_devkitc", tmp_path / "cache", root=root)
+    _pin(root, "esp32_devkitc", "http://127.0.0.1:9/fw.bin", "0" * 64)
+    with pytest.raises(flash.FlashError, match="cannot download"):
+        flash.download("esp32_devkitc", tmp_path / "cache", root=root, timeout=5)
+
+
+def test_board_check_refuses_a_malformed_pin(mirror):
+    from kampung import boards
+
+    _, root, _ = mirror
+    _pin(root, "esp32_devkitc", "ftp://example.org/fw.bin", "ABC")
+    findings = boards.check_all(root)
+    text = str(findings)
+    assert "image.sha256 must be 64 lowercase hex digits" in text and "image.url must be an https" in text, text
+
+
+def test_cli_download_refuses_the_unpinned_boards_of_this_checkout(capsys):
+    # the checkout pins no sha256 yet (nobody has verified a release image for it): refused
+    assert flash.main(["--board", "esp32_devkitc", "--download", "--dry-run"]) == 2
+    assert "no sha256 pinned" in capsys.readouterr().err

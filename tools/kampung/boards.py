@@ -557,6 +557,13 @@ def _check_structure(data, label, root, devices):
         elif chip.get("micropython_board") and not name.startswith(chip["micropython_board"] + "-"):
             add(WARNING, "image", f"image.name {name!r} is not a {chip['micropython_board']} "
                 f"image; check that it is built for the {chip['name']}")
+        pin = image.get("sha256")
+        if pin is not None and not (isinstance(pin, str) and len(pin) == 64
+                                    and all(c in "0123456789abcdef" for c in pin)):
+            add(ERROR, "image", f"image.sha256 must be 64 lowercase hex digits, got {json.dumps(pin)}")
+        url = image.get("url")
+        if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://127.0.0.1"))):
+            add(ERROR, "image", f"image.url must be an https:// address, got {json.dumps(url)}")
         offset = image.get("offset")
         want = chip["flash_offset"]
         try:

@@ -8,6 +8,12 @@ With no ``--port`` the only USB serial port that looks like an ESP32 board is us
 
     kampung flash --board esp32_devkitc --firmware ESP32_GENERIC-20250415-v1.25.0.bin
     kampung flash --board esp32c3_supermini --firmware fw.bin --dry-run   # show the plan only
+    kampung flash --board esp32_devkitc --download                      # the board's pinned image
+
+``--download`` fetches the image named in ``boards/<board>.json`` (``image.name``, from
+``image.url`` or micropython.org's firmware folder) into ``build/firmware/`` and flashes it
+only if its sha256 equals ``image.sha256``. A board without a pinned sha256 is refused: pin one
+only after checking the file (for example against a second download on another network).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kampung import boards
+from kampung import ROOT, boards
+
+CACHE = ROOT / "build" / "firmware"
+RELEASES = "https://micropython.org/resources/firmware/"
 
 # Chip ids in the ESP image extended header (esptool's IMAGE_CHIP_ID values)
 CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32c3": 5, "esp32s3": 9, "esp32c2": 12, "esp32c6": 13}
@@ -46,6 +55,41 @@ def inspect_image(path: Path) -> dict:
     names = {v: k for k, v in CHIP_IDS.items()}
     return {"segments": head[1], "chip_id": chip_id, "chip": names.get(chip_id, f"unknown ({chip_id})"),
             "size": path.stat().st_size}
+
+
+def download(board: str, cache: Path = CACHE, root: Path | None = None, timeout: float = 60) -> tuple[Path, str]:
+    """The board's pinned image in ``cache`` (fetched when missing), checked against its pinned
+    sha256: (path, sha256). FlashError says what to do when there is no pin, no network or a
+    file that does not match."""
+    import urllib.request
+
+    data = boards.load_board(board, root)
+    image = data.get("image") or {}
+    name, pin = image.get("name"), image.get("sha256")
+    url = image.get("url") or (RELEASES + str(name))
+    if not pin:
+        raise FlashError(f"{board}: no sha256 pinned for {name} (boards/{board}.json image.sha256), so a "
+                         f"download cannot be trusted. Download {url} yourself, check it, then run "
+                         f"`kampung flash --board {board} --firmware FILE --sha256 HASH` (and pin HASH)")
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / str(name)
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != pin:
+        part = path.with_name(path.name + ".part")
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, part.open("wb") as out:
+                while chunk := response.read(65536):
+                    out.write(chunk)
+        except OSError as e:
+            part.unlink(missing_ok=True)
+            raise FlashError(f"{board}: cannot download {url} ({e}); check the network, or download it "
+                             "by hand and use --firmware FILE --sha256 HASH") from e
+        actual = hashlib.sha256(part.read_bytes()).hexdigest()
+        if actual != pin:
+            part.unlink()
+            raise FlashError(f"{url}: sha256 is {actual}, but {pin} is pinned in boards/{board}.json: "
+                             "the download is damaged or not the pinned release; nothing was written")
+        part.replace(path)  # only a checked file gets the real name
+    return path, pin
 
 
 def find_port() -> str:
@@ -82,15 +126,22 @@ def plan(board: str, firmware: Path, port: str, sha256: str | None = None, baud:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kampung flash", description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--board", required=True, help="board name (boards/*.json)")
-    ap.add_argument("--firmware", type=Path, required=True, help="MicroPython .bin for the board")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--firmware", type=Path, help="MicroPython .bin for the board")
+    src.add_argument("--download", action="store_true",
+                     help="fetch the board's pinned release image and check its sha256")
     ap.add_argument("--port", help="serial port (default: the only ESP32-looking USB port)")
     ap.add_argument("--sha256", help="expected sha256 of the firmware file")
     ap.add_argument("--baud", type=int, default=BAUD)
     ap.add_argument("--dry-run", action="store_true", help="check and print the esptool commands only")
     args = ap.parse_args(argv)
     try:
+        firmware, sha256 = args.firmware, args.sha256
+        if args.download:
+            firmware, sha256 = download(args.board)
+            print(f"{firmware}: sha256 {sha256} matches the pin")
         port = args.port or ("PORT" if args.dry_run else find_port())
-        steps = plan(args.board, args.firmware, port, args.sha256, args.baud)
+        steps = plan(args.board, firmware, port, sha256, args.baud)
     except (FlashError, boards.BoardError) as e:
         print(f"kampung flash: {e}", file=sys.stderr)
         return 2
