@@ -4,6 +4,7 @@ files go, a clean deploy ends safe mode, and the board boots the device."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -80,6 +81,22 @@ def test_deployed_board_runs_the_lock(tmp_path):
     assert "kampung: kuword on esp32_devkitc" in console, console
     assert "LCD: Buat kode master | 4-8 angka + #" in console and "ERROR" not in console, console
     assert not (out / "lib" / "drivers" / "hcsr04.mpy").exists(), "the lock's bundle carries the shoe's driver"
+
+
+def test_reading_the_audit_log_leaves_the_lock_running(tmp_path):
+    from kampung import audit
+
+    out = tmp_path / "bundle"
+    build.build("kuword", "esp32_devkitc", out, secrets=tmp_path / "none.json")
+    with VirtualBoard(tmp_path / "flash") as vb:
+        deploy.deploy(out, vb.port, progress=lambda s: None)
+        deploy.watch(vb.port, 1.5, show=lambda s: None)
+        files = audit.read_port(vb.port)
+        assert [name for name, _ in files] == ["audit.csv"] and "system,boot" in files[0][1], files
+        time.sleep(1.5)  # the board boots again
+        # interrupting the app leaves its modules loaded: main.py ran after the read
+        running = deploy.mpremote(vb.port, "resume", "exec", "import sys; print('apps.kuword.app' in sys.modules)")
+    assert running.strip().endswith("True"), f"the lock did not start again after the read: {running}"
 
 
 def test_missing_port_is_a_clear_error(bundle):

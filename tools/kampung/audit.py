@@ -6,8 +6,9 @@ lockouts, alarms), read from a board with mpremote or from a folder holding its 
 
 The board keeps ``audit.csv`` and the previous ``audit.csv.1`` (kit.store.append_line); each
 line is ``seconds since 2000-01-01 (the ESP32's epoch),uptime ms,who,result``. No PIN is ever
-written there. Reading over USB stops the lock's program; it is soft-reset afterwards, so the
-lock runs again (and its watchdog does not count the pause as a crash). A board without
+written there. Reading over USB stops the lock's program, so the board is reset afterwards
+(machine.reset(); a soft reset from the raw REPL would not run main.py again) and the lock
+runs again, before its watchdog could count the pause as a crash. A board without
 network time starts its clock at 2000-01-01 after every power cut: such times print as
 "clock not set" with the uptime instead.
 """
@@ -53,7 +54,7 @@ def read_port(port: str) -> list[tuple[str, str]]:
 
     code = ("for n in %r:\n try:\n  f=open(n)\n except OSError:\n  continue\n print('=== '+n)\n"
             " print(f.read(),end='')\n f.close()\n") % (FILES,)
-    out = mpremote(port, "exec", code, "soft-reset")
+    out = mpremote(port, "exec", code, "reset")
     files: list[tuple[str, str]] = []
     name: str | None = None
     lines: list[str] = []
