@@ -60,6 +60,10 @@ def test_first_start_sets_the_master_code(day):
 def test_master_adds_a_user_who_opens_and_the_door_relocks_when_closed(day):
     s = day.screens(6000, 16000)
     assert "1+ 2ubah 3hapus / 4tamu 5paksa 6M" in s and "Tersimpan / U1" in s, s
+    assert "1+ 2ubah 3hapus / 1" in s, "a menu choice is not secret: shown as typed"
+    assert "Kode baru U1 / ****" in s, "a new code is masked"
+    console = day.proc.stdout
+    assert "LCD: Tersimpan | U1" in console and "LCD: Silakan masuk |" in console, "results on the console"
     opens = [(t, v) for t, v in day.relay() if 16000 <= t < 25000]
     assert [v for _, v in opens] == [1, 0], opens
     assert 16000 < opens[0][0] < 17500, "the user's code opens the lock"
@@ -340,6 +344,10 @@ def test_a_bad_config_never_inverts_an_active_low_relay(tmp_path, runtime):
                                                        files=store, duration_ms=9000))
     # locked = pin high for an active-low module: the bad field falls back, relay_active does not
     assert [v for _, v in bad_field.relay()] == [1, 0, 1], bad_field.relay()
+    other = Run(tmp_path / "c", runtime, _scenario(tmp_path, opening, {"unlock_s": 999}, files=store,
+                                                   duration_ms=9000))
+    # a bad field in a config that never set relay_active: the documented default, as if valid
+    assert [v for _, v in other.relay()] == [0, 1, 0], other.relay()
     cut = dict(store, **{"config.json": '{"device": "kuword", "kuword": {"relay_act'})
     truncated = Run(tmp_path / "b", runtime, _scenario(tmp_path, opening, files=cut, duration_ms=9000))
     assert truncated.relay() == [], f"polarity unknown: the relay pin must never be driven {truncated.relay()}"
@@ -400,3 +408,13 @@ def test_the_duress_code_at_the_master_prompt_raises_the_silent_alarm(tmp_path, 
                                            duration_ms=6000))
     assert ("duress", "duress") in [(r["who"], r["result"]) for r in run.audit()]
     assert not [v for _, v in run.relay() if v == 1] and "1+ 2ubah 3hapus / 4tamu 5paksa 6M" not in run.screens()
+
+
+def test_sim_keeps_the_flash_for_kampung_audit(tmp_path, capsys):
+    flash = tmp_path / "flash"
+    assert sim.main(["kuword", "--quiet", "--flash", str(flash), "--duration-ms", "20000"]) == 0
+    assert audit.main(["--flash", str(flash)]) == 0
+    out = capsys.readouterr().out
+    assert "master     setup" in out and "user1      granted" in out, out
+    assert sim.main(["kuword", "--quiet", "--flash", str(flash)]) == 2, "a used flash folder is refused"
+    assert "must be an empty folder" in capsys.readouterr().err

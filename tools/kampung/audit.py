@@ -1,8 +1,10 @@
-"""``kampung audit``: print a Kuword lock's audit log (who opened the door, wrong codes,
-lockouts, alarms), read from a board with mpremote or from a folder holding its files.
+"""``kampung audit``: print a Kuword lock's audit log, from a board or from a folder of its files.
+
+Who opened the door, wrong codes, lockouts and alarms, read from a board with mpremote or from
+a folder holding its files.
 
     kampung audit --port /dev/ttyUSB0      # from the board (mpremote fs cat)
-    kampung audit --flash path/to/flash    # from a copy of the flash (or the simulator's)
+    kampung audit --flash path/to/flash    # from a copy of the flash (`kampung sim --flash DIR`)
 
 The board keeps ``audit.csv`` and the previous ``audit.csv.1`` (kit.store.append_line); each
 line is ``seconds since 2000-01-01 (the ESP32's epoch),uptime ms,who,result``. No PIN is ever

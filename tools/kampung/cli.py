@@ -2,6 +2,7 @@
 
     kampung sim blind_shoe                 # the shoe on its built-in walking scenario
     kampung sim blind_shoe --trace FILE    # replay a recorded HC-SR04 log
+    kampung sim kuword --flash DIR         # the keypad lock's built-in day; keep its flash
     kampung boards check                   # validate every board x device pin map
     kampung trace show FILE                # how a distance log is read
     kampung build blind_shoe --board B     # the bundle one board needs (add --mpy to compile)

@@ -184,7 +184,9 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     for i, item in enumerate(inputs):
         if item["part"] not in available:
             raise ScenarioError(f"{where}: inputs[{i}]: {device} on {board} has no part {item['part']!r}; "
-                                f"its parts: {', '.join(sorted(available))}")
+                                f"its parts: {', '.join(sorted(available))} (that board's {device} pin map "
+                                f"has no {item['part']}: remove those inputs, or run on a board that has "
+                                f"one, e.g. --board esp32_devkitc)")
     for name in scenario.get("parts", {}):
         if name not in available:
             raise ScenarioError(f"{where}: parts: {device} on {board} has no part {name!r}; "
@@ -273,12 +275,19 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--duration-ms", type=int, help="override the scenario's duration")
     ap.add_argument("--heap-kb", type=int, help="MicroPython heap size (like an ESP32's free RAM)")
     ap.add_argument("--quiet", action="store_true", help="no summary, only the exit status")
+    ap.add_argument("--flash", type=Path, help="keep the virtual board's flash in this folder (for "
+                    "example to read a lock's audit log with `kampung audit --flash DIR`); it must "
+                    "be empty or not exist")
     args = ap.parse_args(argv)
     if args.duration_ms is not None and not 0 < args.duration_ms <= MAX_DURATION_MS:
         print(f"kampung sim: --duration-ms must be from 1 to {MAX_DURATION_MS}", file=sys.stderr)
         return 2
     if args.out is not None and args.out.is_dir():
         print(f"kampung sim: --out {args.out} is a folder; give a file name", file=sys.stderr)
+        return 2
+    if args.flash is not None and args.flash.exists() and (not args.flash.is_dir() or any(args.flash.iterdir())):
+        print(f"kampung sim: --flash {args.flash} must be an empty folder or a new one (a board starts "
+              "with a clean flash)", file=sys.stderr)
         return 2
     if args.device not in DEFAULT_SCENARIO and not args.scenario:
         print(f"kampung sim: {args.device} has no built-in scenario yet; pass --scenario", file=sys.stderr)
@@ -287,7 +296,8 @@ def main(argv: list[str]) -> int:
     try:
         proc, events, problems = simulate(
             args.device, board=args.board, scenario=args.scenario, trace=args.trace,
-            runtime=args.runtime, out=args.out, duration_ms=args.duration_ms, heap_kb=args.heap_kb)
+            runtime=args.runtime, out=args.out, duration_ms=args.duration_ms, heap_kb=args.heap_kb,
+            flash=args.flash)
     except (ScenarioError, traces.TraceError, boards.BoardError, runtimes.RuntimeMissing) as e:
         print(f"kampung sim: {e}", file=sys.stderr)
         return 2

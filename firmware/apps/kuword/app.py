@@ -39,6 +39,7 @@ WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
 CLOCK_SET = 631152000  # 2020-01-01 in the ESP32's seconds since 2000: earlier = clock never set
 LCD_RETRY_MS = 5000
+PLAIN = ("menu", "which", "hours")  # prompts whose answer is not a secret: shown as typed
 ALARM_LOG_MS = 60000
 
 # One-shot tones (on, ms, Hz) and the alarm loop
@@ -116,7 +117,10 @@ class Kuword:
         self.render()
 
     def say(self, *what):
-        """A result shown for NOTE_MS, then the prompt again."""
+        """A result shown for NOTE_MS, then the prompt again (also printed on the console)."""
+        one, two = texts.screen(self.lang, *what)
+        log.info("LCD: %s | %s" % (one, two))
+        self.printed = None  # the prompt is printed again when it comes back
         self.note = what
         self.note_until = time.ticks_add(time.ticks_ms(), NOTE_MS)
         self.render()
@@ -135,8 +139,8 @@ class Kuword:
             return texts.screen(self.lang, "lockout", left)
         if self.entry.length():
             one, _ = texts.screen(self.lang, *self.prompt)
-            return (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0],
-                    self.entry.masked())
+            shown = self.entry.typed() if self.prompt[0] in PLAIN else self.entry.masked()
+            return (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0], shown)
         one, two = texts.screen(self.lang, *self.prompt)
         if self.prompt[0] == "ready" and self.batt.level:
             return texts.screen(self.lang, "batt_low" if self.batt.level == logic.BATT_LOW else "batt_critical")
@@ -213,7 +217,7 @@ class Kuword:
                 raise ValueError("%s: 'fails' is %r" % (STATE, fails))
         except (ValueError, KeyError, TypeError) as e:
             # cannot tell how many wrong codes were tried: assume a lockout (fail-secure)
-            log.info("ERROR:", e, "; keypad locked out")
+            log.info("ERROR: %s; keypad locked out" % e)
             fails = self.lockout.limit
         self.lockout.fails = fails
         wait = self.lockout.wait_s()
@@ -577,14 +581,19 @@ def load_settings(values, source):
 
 
 def salvage(settings, section):
-    """kit.boot calls this when config.json could not be used and ``settings`` are the
-    defaults. The relay's polarity is wiring, not a preference: a default of 1 would hold an
-    active-low relay module energised, the door open. Keep the section's value when it is
-    valid, else mark it unknown (-1): the relay pin is then never driven."""
-    value = section.get("relay_active")
-    ok = value in (0, 1) and not isinstance(value, bool)
-    settings["relay_active"] = value if ok else -1
-    return settings
+    """kit.boot calls this when config.json could not be used (``section`` None) or one of its
+    fields was wrong, and ``settings`` are the defaults. The relay's polarity is wiring, not a
+    preference: a default of 1 would hold an active-low relay module energised, the door open.
+    Keep the section's value when it is valid; when it is invalid or the file unreadable, mark
+    it unknown (-1): the relay pin is then never driven and the lock stays locked."""
+    if section is None:  # config.json unreadable: nothing says how the relay is wired
+        settings["relay_active"] = -1
+        return settings
+    if "relay_active" in section:  # another field was wrong; this one may still be right
+        value = section["relay_active"]
+        ok = value in (0, 1) and not isinstance(value, bool)
+        settings["relay_active"] = value if ok else -1
+    return settings  # not set at all: the documented default (1), as with a valid config
 
 
 def main(hal, settings):

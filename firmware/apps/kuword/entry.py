@@ -76,6 +76,10 @@ class KeyCollector:
     def clear(self):
         self._digits = ""
 
+    def typed(self):
+        """The digits as typed, for answers that are not secret (a menu choice, a number)."""
+        return self._digits
+
     def masked(self):
         """One ``*`` per digit typed (the LCD shows the length, never the digits)."""
         return "*" * len(self._digits)

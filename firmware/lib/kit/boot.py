@@ -119,7 +119,7 @@ def prepare(board_path="board.json", config_path="config.json"):
         if not trusted and hasattr(app, "salvage"):
             # settings that describe the wiring cannot simply fall back to a default (a lock's
             # relay polarity): the app keeps what it can trust from the section, or refuses
-            app.salvage(settings, section or {})
+            app.salvage(settings, section)  # None: config.json itself could not be used
         forget("kit.config", "apps.%s.settings" % device)
     except Exception as e:  # the app does not even load: a crash like any other
         crashed(hal, e)
