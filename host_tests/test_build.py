@@ -99,3 +99,11 @@ def test_secrets_file_is_git_ignored():
 def test_device_without_firmware_is_a_clear_error(capsys):
     assert build.main(["kandig"]) == 2
     assert "kandig: no firmware yet" in capsys.readouterr().err
+
+
+def test_duplicate_keys_in_a_settings_file_are_refused(tmp_path):
+    # {"relay_active": 0} followed by a second "kuword" object would silently drop the polarity
+    cfg = tmp_path / "dup.json"
+    cfg.write_text('{"kuword": {"relay_active": 0}, "kuword": {"lang": "en"}}')
+    with pytest.raises(build.BuildError, match="appears twice"):
+        build.merged_config("kuword", None, cfg)

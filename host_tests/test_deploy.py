@@ -91,8 +91,12 @@ def test_reading_the_audit_log_leaves_the_lock_running(tmp_path):
     with VirtualBoard(tmp_path / "flash") as vb:
         deploy.deploy(out, vb.port, progress=lambda s: None)
         deploy.watch(vb.port, 1.5, show=lambda s: None)
+        (vb.flash / "audit.csv.1").mkdir()  # unreadable where a file should be
+        with (vb.flash / "audit.csv").open("ab") as f:
+            f.write(b"757382400,1,unknown,\xff\xfe not utf-8\n")
         files = audit.read_port(vb.port)
         assert [name for name, _ in files] == ["audit.csv"] and "system,boot" in files[0][1], files
+        assert "not utf-8" in files[0][1], "the readable lines are still shown"
         time.sleep(1.5)  # the board boots again
         # interrupting the app leaves its modules loaded: main.py ran after the read
         running = deploy.mpremote(vb.port, "resume", "exec", "import sys; print('apps.kuword.app' in sys.modules)")

@@ -109,6 +109,8 @@ def test_duress_code_opens_like_any_code_and_raises_a_silent_alarm(day):
     assert tones(122000, 123500) == tones(82000, 83500), "duress must sound like a normal opening"
     assert any(r["who"] == "duress" and r["result"] == "duress" for r in day.audit())
     assert any("ALARM: duress code used" in t for t in day.logs())
+    alarms = (day.flash / "alarms.csv").read_text()
+    assert alarms.count(",duress,duress") == 1, "the duress record is kept apart, where door records cannot flush it"
 
 
 def test_door_left_open_raises_the_ajar_alarm(day):
@@ -418,3 +420,24 @@ def test_sim_keeps_the_flash_for_kampung_audit(tmp_path, capsys):
     assert "master     setup" in out and "user1      granted" in out, out
     assert sim.main(["kuword", "--quiet", "--flash", str(flash)]) == 2, "a used flash folder is refused"
     assert "must be an empty folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_code_typed_at_a_plain_prompt_is_masked(tmp_path, runtime):
+    timeline = SETUP + ((5000, "A"), (6000, "123456#"), (8000, "123456#"))
+    run = Run(tmp_path, runtime, _scenario(tmp_path, _keys(*timeline), duration_ms=12000))
+    shown = run.screens(8000, 10000)
+    assert "1+ 2ubah 3hapus / 1" in shown and "1+ 2ubah 3hapus / ******" in shown, shown
+    assert not [x for x in shown if "12" in x], f"a master code on the menu line: {shown}"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_kuword_section_that_is_not_an_object_is_named(tmp_path, runtime):
+    data = json.loads(_scenario(tmp_path, [], duration_ms=2000).read_text())
+    data["config"] = {"kuword": 5}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    proc, events, _ = sim.simulate("kuword", runtime=runtime, scenario=path, out=tmp_path / "e.jsonl")
+    logs = [e["text"] for e in events if e["kind"] == "log"]
+    assert any("field 'kuword' must be an object of settings" in t for t in logs), logs
+    assert not [e for e in events if e["part"] == "relay"], "relay polarity unknown: never driven"

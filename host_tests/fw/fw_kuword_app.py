@@ -93,3 +93,36 @@ def test_guest_codes_end_when_over_or_when_the_clock_is_not_set():
         check("g2" in lock.pins.codes, "a fresh timed code on an unset clock was dropped")
     finally:
         time.rtc_base[0] = saved
+
+
+def test_alarm_records_rate_limited_by_the_clock_not_the_wrapping_ticks():
+    import os
+    import time
+
+    fwhelp.fresh_board(roles=PINS, start_ms=(1 << 30) - 1000)  # ticks wrap a second from now
+    for name in ("audit.csv", "audit.csv.1"):
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+    saved = time.rtc_base[0]
+    try:
+        lock = app.Kuword(Hal({"pins": PINS}), app.load_settings({}, "test"))
+        lock.audit_alarm("tamper")
+        lock.audit_alarm("tamper")  # the same second: skipped, counted
+        time.rtc_base[0] += 7 * 86400  # a week later (ticks_diff over 2**29 ms would go negative)
+        lock.audit_alarm("tamper")
+        with open("audit.csv") as f:
+            results = [line.split(",", 3)[3] for line in f.read().split("\n") if line]
+        check(results == ["tamper", "tamper (+1)"], results)
+    finally:
+        time.rtc_base[0] = saved
+
+
+def test_guest_hours_cannot_be_a_pin_length():
+    try:
+        app.load_settings({"guest_max_h": 1000}, "config.json [kuword]")
+    except ValueError as e:
+        check("guest_max_h" in str(e), str(e))
+    else:
+        raise AssertionError("a 4-digit hours answer could be a PIN typed by mistake")

@@ -10,7 +10,10 @@ The board keeps ``audit.csv`` and the previous ``audit.csv.1`` (kit.store.append
 line is ``seconds since 2000-01-01 (the ESP32's epoch),uptime ms,who,result``. No PIN is ever
 written there. Reading over USB stops the lock's program, so the board is reset afterwards
 (machine.reset(); a soft reset from the raw REPL would not run main.py again) and the lock
-runs again, before its watchdog could count the pause as a crash. A board without
+runs again, before its watchdog could count the pause as a crash. Like any reset, that ends
+timed guest codes on a board whose clock is not set (docs/kuword.md). Duress and other
+alarms that nobody can repeat at will are also kept in ``alarms.csv``, which door and tamper
+records cannot flush. A board without
 network time starts its clock at 2000-01-01 after every power cut: such times print as
 "clock not set" with the uptime instead.
 """
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 FILES = ("audit.csv.1", "audit.csv")
+ALARM_FILES = ("alarms.csv.1", "alarms.csv")  # duress, damaged store, config errors: never flushed by door records
 EPOCH_2000 = 946684800  # MicroPython on the ESP32 counts time.time() from 2000-01-01, not 1970
 CLOCK_SET_AFTER = 1577836800 - EPOCH_2000  # 2020-01-01: earlier readings come from a clock never set
 
@@ -48,27 +52,47 @@ def when(rec: dict) -> str:
 
 
 def read_flash(folder: Path) -> list[tuple[str, str]]:
-    return [(name, (folder / name).read_text()) for name in FILES if (folder / name).is_file()]
+    return [(name, (folder / name).read_bytes().decode("utf-8", "replace"))
+            for name in FILES + ALARM_FILES if (folder / name).is_file()]
+
+
+# Runs on the board: each file in binary (a byte that is not UTF-8, or a folder where a file
+# should be, must not stop the read), printed as a bytes literal the host decodes.
+_READ = """
+for n in %r:
+    try:
+        f = open(n, 'rb')
+        try:
+            print('=== ' + n)
+            print(repr(f.read()))
+        finally:
+            f.close()
+    except Exception as e:
+        print('!!! %%s %%r' %% (n, e))
+"""
 
 
 def read_port(port: str) -> list[tuple[str, str]]:
+    """The log files from a board over mpremote. The board is reset afterwards in every case
+    (also when the read fails), so the lock runs again."""
+    import ast
+
     from kampung.deploy import mpremote
 
-    code = ("for n in %r:\n try:\n  f=open(n)\n except OSError:\n  continue\n print('=== '+n)\n"
-            " print(f.read(),end='')\n f.close()\n") % (FILES,)
-    out = mpremote(port, "exec", code, "reset")
+    try:
+        out = mpremote(port, "exec", _READ % (FILES + ALARM_FILES,))
+    finally:
+        mpremote(port, "reset")
     files: list[tuple[str, str]] = []
-    name: str | None = None
-    lines: list[str] = []
+    name = None
     for line in out.splitlines():
         if line.startswith("=== "):
-            if name:
-                files.append((name, "\n".join(lines)))
-            name, lines = line[4:], []
-        elif name:
-            lines.append(line)
-    if name:
-        files.append((name, "\n".join(lines)))
+            name = line[4:]
+        elif line.startswith("!!! "):
+            print(f"warning: {line[4:]}", file=sys.stderr)
+        elif name is not None and line.startswith(("b'", 'b"')):
+            files.append((name, ast.literal_eval(line).decode("utf-8", "replace")))
+            name = None
     return files
 
 
@@ -91,10 +115,14 @@ def main(argv: list[str]) -> int:
         except DeployError as e:
             print(f"kampung audit: {e}", file=sys.stderr)
             return 1
+        print("(the board was reset after the read so the lock runs again; on a board whose clock "
+              "is not set, that ends timed guest codes)", file=sys.stderr)
     if not files:
         print("no audit log yet (audit.csv is written by Kuword on its first event)")
         return 0
     for name, text in files:
+        if name == ALARM_FILES[0] or (name == ALARM_FILES[1] and ALARM_FILES[0] not in dict(files)):
+            print("-- alarm log (duress, damaged store, config errors; also in the audit log above) --")
         records, problems = parse(text, name)
         for p in problems:
             print(f"warning: {p}", file=sys.stderr)

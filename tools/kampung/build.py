@@ -71,11 +71,27 @@ def _imports(path: Path) -> list[str]:
     return names
 
 
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Duplicate(f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
 def _read_json(path: Path, what: str) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
     except OSError as e:
         raise BuildError(f"{path}: cannot read the {what} ({e.strerror})") from e
+    except _Duplicate as e:
+        raise BuildError(f"{path}: {e}; JSON keeps only the last one, so a setting would be lost "
+                         "silently: keep one") from e
     except json.JSONDecodeError as e:
         raise BuildError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from e
     if not isinstance(data, dict):

@@ -40,7 +40,8 @@ NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the scr
 CLOCK_SET = 631152000  # 2020-01-01 in the ESP32's seconds since 2000: earlier = clock never set
 LCD_RETRY_MS = 5000
 PLAIN = ("menu", "which", "hours")  # prompts whose answer is not a secret: shown as typed
-ALARM_LOG_MS = 60000
+ALARM_LOG_S = 60
+ALARMS = "alarms.csv"  # duress and lock-disabling events, in a file nobody can flush from outside
 
 # One-shot tones (on, ms, Hz) and the alarm loop
 TONE_DENIED = ((1, 600, 700), (0, 1, 0))
@@ -139,7 +140,9 @@ class Kuword:
             return texts.screen(self.lang, "lockout", left)
         if self.entry.length():
             one, _ = texts.screen(self.lang, *self.prompt)
-            shown = self.entry.typed() if self.prompt[0] in PLAIN else self.entry.masked()
+            plain = self.prompt[0] in PLAIN and self.entry.length() <= self.entry.max_len
+            # longer than the answer can be: somebody typed a code by mistake, so it is masked
+            shown = self.entry.typed() if plain else self.entry.masked()
             return (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0], shown)
         one, two = texts.screen(self.lang, *self.prompt)
         if self.prompt[0] == "ready" and self.batt.level:
@@ -185,21 +188,25 @@ class Kuword:
             self.lcd_failed(e)
 
     # -- records -----------------------------------------------------------------------------
-    def audit(self, who, result):
-        """One line of the audit log: epoch s, uptime ms, who (slot or "unknown"), result. A
-        flash error is printed; it never stops the lock."""
-        try:
-            store.append_line(AUDIT, "%d,%d,%s,%s" % (time.time(), time.ticks_ms(), who, result), AUDIT_BYTES)
-        except (OSError, MemoryError) as e:
-            log.info("ERROR: audit log:", e)
+    def audit(self, who, result, keep=False):
+        """One line of the audit log: epoch s, uptime ms, who (slot or "unknown"), result. With
+        ``keep`` also in the alarm log (alarms.csv), which only events nobody can repeat at will
+        reach (duress, a damaged store, a config error), so a flood of door records can never
+        rotate them away. A flash error is printed; it never stops the lock."""
+        line = "%d,%d,%s,%s" % (time.time(), time.ticks_ms(), who, result)
+        for path in (AUDIT, ALARMS) if keep else (AUDIT,):
+            try:
+                store.append_line(path, line, AUDIT_BYTES)
+            except (OSError, MemoryError) as e:
+                log.info("ERROR: %s: %s" % (path, e))
 
     def audit_alarm(self, result):
         """Alarms that a person can repeat at will (a door, a tamper switch) are recorded at
         most once a minute each, with the count of the ones skipped, so nobody can flush the
         audit log (and a duress record with it) by opening a door a few hundred times."""
-        now = time.ticks_ms()
+        now = time.time()  # seconds: ticks would wrap after 6 days and hide events for days
         last = self.alarm_log.get(result)
-        if last is not None and time.ticks_diff(now, last[0]) < ALARM_LOG_MS:
+        if last is not None and 0 <= now - last[0] < ALARM_LOG_S:
             last[1] += 1
             return
         skipped = last[1] if last is not None else 0
@@ -355,9 +362,10 @@ class Kuword:
                 self.audit("system", "expired " + self.who(slot))
 
     def duress(self):
-        """The silent alarm: the audit log and the console (MQTT once the network exists)."""
+        """The silent alarm: the audit log, the alarm log and the console (MQTT once the
+        network exists)."""
         log.info("ALARM: duress code used")
-        self.audit("duress", "duress")
+        self.audit("duress", "duress", keep=True)
 
     def who(self, slot):
         return {"m": "master", "d": "duress"}.get(slot) or ("user" if slot[0] == "u" else "guest") + slot[1:]
@@ -432,7 +440,7 @@ class Kuword:
             elif await self.new_code(slot):
                 self.audit("master", "change " + self.who(slot))
         elif choice == "4":
-            hours = await self.ask("hours", 1, len(str(self.s["guest_max_h"])))
+            hours = await self.ask("hours", 1, len(str(self.s["guest_max_h"])))  # <= 3 digits
             slot = self.pins.free("g", GUESTS)
             if hours is None or not 1 <= int(hours) <= self.s["guest_max_h"]:
                 self.say("cancelled")
@@ -453,7 +461,7 @@ class Kuword:
         if self.active < 0:
             log.info("ERROR: relay_active unknown (config.json unreadable or invalid): the relay is "
                      "not driven, the lock stays locked; fix config.json and deploy again")
-            self.audit("system", "config error")
+            self.audit("system", "config error", keep=True)
             self.screen("config_error")
             while True:
                 await asyncio.sleep_ms(1000)
@@ -462,7 +470,7 @@ class Kuword:
             missing = not self.store_ok
         except StoreError as e:
             log.info("ERROR:", e)
-            self.audit("system", "store damaged")
+            self.audit("system", "store damaged", keep=True)
             self.screen("store_error")
             while True:  # locked until someone repairs the store (docs/kuword.md)
                 await asyncio.sleep_ms(1000)

@@ -41,7 +41,7 @@ SCHEMA = {
     "door_ajar_s": (30, ("int", 5, 3600)),
     "forced_alarm_s": (0, ("int", 0, 3600)),
     "peep_extra": (0, ("int", 0, 8)),
-    "guest_max_h": (168, ("int", 1, 8760)),
+    "guest_max_h": (168, ("int", 1, 999)),  # 3 digits at most: the prompt never takes a PIN
     "iterations": (0, ("int", 0, 1000000)),
     "relay_active": (1, ("int", 0, 1)),
     "buzzer_hz": (2700, ("int", 100, 10000)),

@@ -47,7 +47,10 @@ def read_config(path, device):
                   "using safe defaults" % (path, key, device))
             return None
     section = cfg.get(device, {})
-    return section if isinstance(section, dict) else None
+    if not isinstance(section, dict):
+        error("%s: field %r must be an object of settings, not %r; using safe defaults" % (path, device, section))
+        return None
+    return section
 
 
 def crashes():
