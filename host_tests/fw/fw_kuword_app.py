@@ -55,17 +55,12 @@ def test_settings_cross_checks_name_the_field():
 
 
 def test_guest_codes_end_when_over_or_when_the_clock_is_not_set():
-    import os
     import time
 
     from apps.kuword.pinstore import PinStore
 
     fwhelp.fresh_board(roles=PINS)
-    for name in ("kuword_pins.json", "audit.csv", "audit.csv.1"):
-        try:
-            os.remove(name)
-        except OSError:
-            pass
+    fwhelp.remove("kuword_pins.json", "audit.csv", "audit.csv.1")
     saved = time.rtc_base[0]
     try:
         now = time.time()
@@ -96,15 +91,10 @@ def test_guest_codes_end_when_over_or_when_the_clock_is_not_set():
 
 
 def test_alarm_records_rate_limited_by_the_clock_not_the_wrapping_ticks():
-    import os
     import time
 
     fwhelp.fresh_board(roles=PINS, start_ms=(1 << 30) - 1000)  # ticks wrap a second from now
-    for name in ("audit.csv", "audit.csv.1"):
-        try:
-            os.remove(name)
-        except OSError:
-            pass
+    fwhelp.remove("audit.csv", "audit.csv.1")
     saved = time.rtc_base[0]
     try:
         lock = app.Kuword(Hal({"pins": PINS}), app.load_settings({}, "test"))

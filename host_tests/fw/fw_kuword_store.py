@@ -14,11 +14,7 @@ PATH = "pins_test.json"
 
 def _clean(*names):
     for name in names:
-        for suffix in ("", ".tmp", ".1"):
-            try:
-                os.remove(name + suffix)
-            except OSError:
-                pass
+        fwhelp.remove(name, name + ".tmp", name + ".1")
 
 
 def _key(n):

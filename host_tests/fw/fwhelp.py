@@ -60,6 +60,17 @@ def shared(path):
     return full
 
 
+def remove(*names):
+    """Delete files from the virtual flash (the test's working folder) if they exist."""
+    import os
+
+    for name in names:
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+
+
 def check(cond, message):
     """assert with a message that shows the state (assert vanishes at -O; this does not)."""
     if not cond:
