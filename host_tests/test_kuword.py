@@ -441,3 +441,10 @@ def test_a_kuword_section_that_is_not_an_object_is_named(tmp_path, runtime):
     logs = [e["text"] for e in events if e["kind"] == "log"]
     assert any("field 'kuword' must be an object of settings" in t for t in logs), logs
     assert not [e for e in events if e["part"] == "relay"], "relay polarity unknown: never driven"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_first_start_waits_for_the_owner_without_timing_out(tmp_path, runtime):
+    run = Run(tmp_path, runtime, _scenario(tmp_path, [], duration_ms=35000))
+    assert run.screens() == ["Buat kode master / 4-8 angka + #"], run.screens()
+    assert not [t for t in run.logs() if "Batal" in t], "the setup prompt must not time out and repeat"

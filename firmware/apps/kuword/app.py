@@ -39,6 +39,7 @@ WATCH_MS = 100
 NOTE_MS = 2500  # how long a result ("Kode salah", "Tersimpan") stays on the screen
 CLOCK_SET = 631152000  # 2020-01-01 in the ESP32's seconds since 2000: earlier = clock never set
 LCD_RETRY_MS = 5000
+WAITING = ("ready", "setup")  # prompts that wait for as long as it takes (no idle timeout)
 PLAIN = ("menu", "which", "hours")  # prompts whose answer is not a secret: shown as typed
 ALARM_LOG_S = 60
 ALARMS = "alarms.csv"  # duress and lock-disabling events, in a file nobody can flush from outside
@@ -253,7 +254,7 @@ class Kuword:
                 last = now
             if key is None:
                 event = self.entry.tick(now)
-                if event is None and self.prompt[0] != "ready" and time.ticks_diff(now, last) >= idle_ms:
+                if event is None and self.prompt[0] not in WAITING and time.ticks_diff(now, last) >= idle_ms:
                     event = (entry.TIMEOUT, 0)  # a menu prompt left alone goes back to "ready"
             else:
                 self.tone(self.tone_key)
