@@ -89,7 +89,6 @@ class Kuword:
         self.alarm_log = {}  # result -> [ticks of the last record, records skipped since]
         self.door_closed = self.door is None or self.door.value() == 0  # as it is at boot
         self.tampered = False
-        self.store_ok = False
         self.tasks = []
         self.watchdog = None
 
@@ -467,17 +466,15 @@ class Kuword:
             while True:
                 await asyncio.sleep_ms(1000)
         try:
-            self.store_ok = self.pins.load() == "ok"
-            missing = not self.store_ok
+            missing = self.pins.load() == "missing"
         except StoreError as e:
             log.info("ERROR:", e)
             self.audit("system", "store damaged", keep=True)
             self.screen("store_error")
             while True:  # locked until someone repairs the store (docs/kuword.md)
                 await asyncio.sleep_ms(1000)
-        if missing or not self.pins.has_master():
+        if missing:  # first start (a store without a master code is refused as damaged)
             await self.setup()
-            self.store_ok = True
         self.purge_guests(boot=True)
         self.screen("ready")
         while True:
