@@ -204,7 +204,7 @@ def kuword_rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
          a["check"]["first_day"] == 0),
         ("kuword: expected time to find a 6-digit PIN (one code)", f"{none['years_one_code']} years",
          "> 10 years", none["years_one_code"] > 10),
-        ("kuword: ... to hit any code of a full store (master, 20 users, duress)",
+        ("kuword: ... to hit any one of 22 codes (master, 20 users, duress)",
          f"{none['years_any_of_22']} years", "", None),
         (f"kuword bundle ({size['files']} files)",
          f"{size['plain']} B source, {size['mpy']} B .mpy ({size['mpy'] / size['plain']:.0%})", "", None),

@@ -562,8 +562,9 @@ def _check_structure(data, label, root, devices):
                                     and all(c in "0123456789abcdef" for c in pin)):
             add(ERROR, "image", f"image.sha256 must be 64 lowercase hex digits, got {json.dumps(pin)}")
         url = image.get("url")
-        if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://127.0.0.1"))):
-            add(ERROR, "image", f"image.url must be an https:// address, got {json.dumps(url)}")
+        if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+            add(ERROR, "image", f"image.url must be an http(s):// address (the pinned sha256 "
+                f"vouches for the file), got {json.dumps(url)}")
         offset = image.get("offset")
         want = chip["flash_offset"]
         try:

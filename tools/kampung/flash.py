@@ -67,6 +67,9 @@ def download(board: str, cache: Path = CACHE, root: Path | None = None, timeout:
     image = data.get("image") or {}
     name, pin = image.get("name"), image.get("sha256")
     url = image.get("url") or (RELEASES + str(name))
+    if pin and not (isinstance(pin, str) and len(pin) == 64 and all(c in "0123456789abcdef" for c in pin)):
+        raise FlashError(f"{board}: image.sha256 in boards/{board}.json must be 64 lowercase hex digits "
+                         "(`kampung boards check` says more)")
     if not pin:
         raise FlashError(f"{board}: no sha256 pinned for {name} (boards/{board}.json image.sha256), so a "
                          f"download cannot be trusted. Download {url} yourself, check it, then run "

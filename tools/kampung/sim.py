@@ -68,7 +68,8 @@ _INPUTS = {
     "tamper": {"state": (lambda v: v in ("open", "closed"), "'open' or 'closed'")},
     "lcd": {"fault": (lambda v: v in ("drop_nibble", "i2c_error", "power_cycle"),
                       "'drop_nibble', 'i2c_error' or 'power_cycle'"),
-            "count": (lambda v: _is_int(v) and 1 <= v <= 1000, "how many I2C writes fail, 1-1000")},
+            "count": (lambda v: _is_int(v) and 1 <= v <= 1000,
+                      "how many (I2C writes that fail, or nibbles dropped), 1-1000")},
     "power": {"off_ms": (lambda v: _is_int(v) and 0 <= v <= 3600000, "ms without power, 0-3600000")},
 }
 _ACTIONS = {"sonar": ("trace", "cm", "fault", "temp_c"), "button": ("press_ms",),

@@ -86,7 +86,8 @@ class Kuword:
         self.note_until = 0
         self.alarms = 0  # bit 1: door ajar, bit 2: tamper, bit 4: door forced
         self.forced_until = 0
-        self.alarm_log = {}  # result -> [ticks of the last record, records skipped since]
+        self.alarm_log = {}  # result -> [time.time() of the last record, records skipped since]
+        self.shown_left = -1  # the lockout seconds on the screen
         self.door_closed = self.door is None or self.door.value() == 0  # as it is at boot
         self.tampered = False
         self.tasks = []
@@ -402,11 +403,7 @@ class Kuword:
         return True
 
     def label(self, slot):
-        if slot == "m":
-            return "M"
-        if slot == "d":
-            return "D"
-        return slot.upper()
+        return slot.upper()  # M, D, U3, G1
 
     async def menu(self):
         """Master menu: 1 add user, 2 change a user's code, 3 remove a user, 4 guest code,
@@ -542,19 +539,29 @@ class Kuword:
                 self.alarm(1, True)
             if self.alarms & 4 and time.ticks_diff(now, self.forced_until) >= 0:
                 self.alarm(4, False)
-            if self.locked_until is not None and time.ticks_diff(now, self.locked_until) >= 0:
-                self.locked_until = None  # render() below shows the dialogue's own screen again
+            due = False  # the screen changes only when a timer ran out or a countdown moved
+            if self.locked_until is not None:
+                left = time.ticks_diff(self.locked_until, now)
+                if left <= 0:
+                    self.locked_until = None  # back to the dialogue's own screen
+                    due = True
+                elif (left + 999) // 1000 != self.shown_left:
+                    self.shown_left = (left + 999) // 1000
+                    due = True
             if self.note is not None and time.ticks_diff(now, self.note_until) >= 0:
                 self.note = None
+                due = True
             if self.battery is not None and time.ticks_diff(now, next_batt) >= 0:
                 next_batt = time.ticks_add(now, every_batt)
                 level = self.batt.reading(int(self.battery.read_uv() * divider) // 1000)
+                if level is not None:
+                    due = True
                 if level:
                     self.audit("unknown", "battery low" if level == logic.BATT_LOW else "battery critical")
                     self.tone(TONE_WARN)
             self.lcd_service(now)
-            self.render()  # countdowns and notes that ran out
-            self.player.tick(now)
+            if due:
+                self.render()
             if self.watchdog is not None:
                 self.watchdog.feed()
 

@@ -1,8 +1,9 @@
 """Kuword's decisions, free of hardware and clocks: lockout policy, relock and door timers,
 battery levels, guest-code expiry and anti-peep candidates.
 
-Everything takes ``now`` (ticks in ms) and a ``diff`` function (``time.ticks_diff`` on the
-board), so the timers survive the tick counter's wrap and the tests run without hardware.
+The timers (``Lock``) take ``now`` (ticks in ms) and a ``diff`` function
+(``time.ticks_diff`` on the board), so they survive the tick counter's wrap; the rest takes
+plain values. Nothing here touches hardware, so the tests need none.
 
     lockout = Lockout(limit=5, base_s=30, cap_s=3600)
     lockout.fails = 5

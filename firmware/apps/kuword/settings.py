@@ -6,7 +6,8 @@ section, for example ``{"device": "kuword", "kuword": {"unlock_s": 8}}``. Source
 - fail_limit 5, lockout_s 30, doubling up to lockout_cap_s 3600: commercial keypad locks lock
   the keypad for minutes after 5-6 wrong codes; with the cap of one hour an attacker gets 34
   answers the first day and 24 a day after, so one 6-digit PIN takes about 57 years on
-  average, any one of 21 codes about 5 years, and a 4-digit PIN under a year
+  average, any one of 22 codes (master, 20 users, duress) about 5 years, and a 4-digit PIN
+  under a year
   (tools/kampung/kuword_attack.py; ``make bench``; docs/kuword.md).
 - min_len 4 / max_len 8: 4 digits is the least any lock accepts; 6 is the recommended length.
 - entry_timeout_s 10: a half-typed code is forgotten after 10 s without a key.

@@ -72,20 +72,6 @@ def recent(times):
     return [t for t in times if 0 <= now - t < CRASH_WINDOW_S]
 
 
-def start(board_path="board.json", config_path="config.json"):
-    """Boot and run the device's app (the whole boot in one call; main.py uses ``prepare`` and
-    ``crashed`` so that this module's RAM is free while the app runs)."""
-    job = prepare(board_path, config_path)
-    if job is None or job == "safe":
-        return job
-    app_main, hal, settings = job
-    try:
-        app_main(hal, settings)
-    except Exception as e:  # the app crashed: record it, then restart by a reset
-        crashed(hal, e)
-    return None
-
-
 def prepare(board_path="board.json", config_path="config.json"):
     """Everything before the app runs: (app main function, hal, settings), or "safe" (safe
     mode: the REPL stays free) or None (no usable board map)."""

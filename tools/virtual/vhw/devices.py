@@ -28,8 +28,7 @@ def wire(board, device, pins, parts_cfg):
     if "lcd_scl" in pins and "lcd_sda" in pins:
         cfg = parts_cfg.get("lcd", {})
         if cfg.get("addr", 0x27) is not None:  # null: no LCD connected
-            # the bus runs at 100 kHz (kit.hal.i2c): the busy check times bytes at that rate
-            made["lcd"] = LCD(board, pins["lcd_scl"], pins["lcd_sda"], addr=cfg.get("addr", 0x27), bus_hz=100000)
+            made["lcd"] = LCD(board, pins["lcd_scl"], pins["lcd_sda"], addr=cfg.get("addr", 0x27))
     for role in ("door_contact", "tamper"):
         if role in pins:
             made[role] = Switch(board, pins[role], role, closed=parts_cfg.get(role, {}).get("closed", True))

@@ -47,7 +47,6 @@ def _spend(n):
 
 
 def _cut():
-    _budget[0] = None
     disarm()
     raise PowerCut()
 

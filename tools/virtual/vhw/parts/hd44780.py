@@ -61,9 +61,10 @@ Fault injection (attributes; plain numbers, so scenario code can set them):
   off, so a blank screen) and is busy for ``POWER_ON_US``.
 
 Known differences from the real part:
-- The part cannot see the I2C clock: bytes of one transfer are timed at ``bus_hz`` (9 bit times
-  per byte, each byte's port value valid at its ACK), 400 kHz by default, the fastest and so the
-  strictest rate for the busy check. Set ``bus_hz`` to the bus frequency in use.
+- Bytes of one transfer are timed at ``bus_hz`` (9 bit times per byte, each byte's port value
+  valid at its ACK). The virtual ``machine.I2C``/``SoftI2C`` sets it to the bus's own frequency
+  on every transfer; until then it is 400 kHz, the fastest and so the strictest rate for the
+  busy check.
 - Setup and hold times (RS to E 60 ns, data to E fall 80 ns) and the E pulse width (450 ns) are
   not checked: one I2C byte lasts 22.5 us or more, far beyond them.
 - The internal reset always works (a supply that rises too slowly is not modelled); DDRAM is
