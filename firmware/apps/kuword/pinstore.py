@@ -18,7 +18,6 @@ once per slot. Codes are unique across slots, so equal hashes never tell users a
 """
 
 import asyncio
-import errno
 import hashlib
 import json
 import os
@@ -58,21 +57,12 @@ class PinStore:
     # -- flash ---------------------------------------------------------------------------------
     def load(self):
         try:
-            f = open(self.path, "rb")
-        except OSError as e:
-            if e.args and e.args[0] == errno.ENOENT:
-                self.codes = {}
-                return "missing"
-            # there but unreadable (a flash error) is not "no store": never a first start
-            raise StoreError("%s: cannot be read (OSError %s); the lock stays locked"
-                             % (self.path, e.args[0] if e.args else "?")) from None
-        try:
-            data = f.read()
-        except OSError as e:
-            raise StoreError("%s: cannot be read (OSError %s); the lock stays locked"
-                             % (self.path, e.args[0] if e.args else "?")) from None
-        finally:
-            f.close()
+            data = store.read_bytes(self.path)
+        except store.Unreadable as e:  # there but unreadable is not "no store": never a first start
+            raise StoreError("%s; the lock stays locked" % e) from None
+        if data is None:
+            self.codes = {}
+            return "missing"
         cut = data.rfind(b"\n", 0, len(data) - 1)
         body, tag = data[:cut], data[cut + 1:].strip()
         if cut < 0 or hexlify(hashlib.sha256(body).digest()) != tag:

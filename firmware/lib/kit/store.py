@@ -25,22 +25,50 @@ def write_json(path, obj):
     write_bytes(path, json.dumps(obj).encode())
 
 
+class Unreadable(ValueError):
+    """A file that exists but cannot be read (a flash error, a folder in its place): never the
+    same as a missing file."""
+
+
+def _unreadable(path, e):
+    return Unreadable("%s: cannot be read (OSError %s)" % (path, e.args[0] if e.args else "?"))
+
+
+def open_existing(path, mode="r"):
+    """The open file, or None when it does not exist; Unreadable for any other error."""
+    try:
+        return open(path, mode)
+    except OSError as e:
+        if e.args and e.args[0] == errno.ENOENT:
+            return None
+        raise _unreadable(path, e) from None
+
+
+def read_bytes(path):
+    """The whole file, or None when it does not exist; Unreadable when it cannot be read."""
+    f = open_existing(path, "rb")
+    if f is None:
+        return None
+    try:
+        return f.read()
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    finally:
+        f.close()
+
+
 def read_json(path, default=None):
     """The JSON in ``path``, or ``default`` when the file does not exist. Bad JSON, or a file
     that exists but cannot be read, raises ValueError naming the file."""
-    try:
-        f = open(path)
-    except OSError as e:
-        if e.args and e.args[0] == errno.ENOENT:
-            return default
-        # the file is there but cannot be read (a flash error): not the same as "no file"
-        raise ValueError("%s: cannot be read (OSError %s)" % (path, e.args[0] if e.args else "?")) from None
+    f = open_existing(path)
+    if f is None:
+        return default
     try:
         return json.load(f)  # parsed from the stream: no copy of the whole file in RAM
     except ValueError:
         raise ValueError("%s: not valid JSON" % path) from None
     except OSError as e:
-        raise ValueError("%s: cannot be read (OSError %s)" % (path, e.args[0] if e.args else "?")) from None
+        raise _unreadable(path, e) from None
     finally:
         f.close()
 
