@@ -448,3 +448,19 @@ def test_first_start_waits_for_the_owner_without_timing_out(tmp_path, runtime):
     run = Run(tmp_path, runtime, _scenario(tmp_path, [], duration_ms=35000))
     assert run.screens() == ["Buat kode master / 4-8 angka + #"], run.screens()
     assert not [t for t in run.logs() if "Batal" in t], "the setup prompt must not time out and repeat"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_switch_that_is_not_fitted_can_be_turned_off(tmp_path, runtime):
+    store = {"kuword_pins.json": _store_file({"m": "123456"})}
+    data = json.loads(_scenario(tmp_path, _keys((1000, "123456#")), files=store, duration_ms=9000).read_text())
+    data["parts"]["tamper"] = {"closed": False}  # no switch fitted: the pull-up reads "open"
+    path = tmp_path / "nofit.json"
+    path.write_text(json.dumps(data))
+    alarmed = Run(tmp_path / "a", runtime, path)
+    assert "Peringatan! / Casing dibuka" in alarmed.screens(), "an open tamper input is an alarm"
+    data["config"] = {"kuword": {"tamper": 0}}
+    path.write_text(json.dumps(data))
+    quiet = Run(tmp_path / "b", runtime, path)
+    assert "Peringatan! / Casing dibuka" not in quiet.screens(), quiet.screens()
+    assert [v for _, v in quiet.relay()] == [0, 1, 0], "the lock works without the switch"

@@ -72,8 +72,10 @@ class Kuword:
         self.lcd_lines = None
         self.lcd_retry = time.ticks_ms()  # when to try a missing or failed LCD again
         self.lcd_init = self.lcd_retry  # when it was last (re)initialised
-        self.door = hal.input("door_contact", "up") if hal.has("door_contact") else None
-        self.tamper = hal.input("tamper", "up") if hal.has("tamper") else None
+        # a switch the board map wires but the installer did not fit would read "open" for ever
+        fitted = hal.has("door_contact") and s["door_contact"]
+        self.door = hal.input("door_contact", "up") if fitted else None
+        self.tamper = hal.input("tamper", "up") if hal.has("tamper") and s["tamper"] else None
         self.battery = hal.adc("battery") if hal.has("battery") else None
         self.pins = PinStore(PINS, s["iterations"])
         self.lockout = logic.Lockout(s["fail_limit"], s["lockout_s"], s["lockout_cap_s"])

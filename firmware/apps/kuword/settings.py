@@ -14,6 +14,8 @@ section, for example ``{"device": "kuword", "kuword": {"unlock_s": 8}}``. Source
 - unlock_s 5: the usual release time of a door strike; with a door contact the lock relocks
   as soon as the door closes again.
 - door_ajar_s 30: how long the door may stay open before the alarm sounds.
+- door_contact 1, tamper 1: the switches the board map wires are fitted; set 0 for one that is
+  not, or its pull-up reads "open" for ever (a door never closing, a tamper alarm at boot).
 - forced_alarm_s 0: a door opened while locked is always recorded; with N > 0 the siren also
   sounds for N s (or until a valid code). Off by default: the inside handle of a mortise lock
   opens a locked door, and Kuword has no exit button input yet.
@@ -41,6 +43,8 @@ SCHEMA = {
     "unlock_s": (5, ("int", 1, 120)),
     "door_ajar_s": (30, ("int", 5, 3600)),
     "forced_alarm_s": (0, ("int", 0, 3600)),
+    "door_contact": (1, ("int", 0, 1)),
+    "tamper": (1, ("int", 0, 1)),
     "peep_extra": (0, ("int", 0, 8)),
     "guest_max_h": (168, ("int", 1, 999)),  # 3 digits at most: the prompt never takes a PIN
     "iterations": (0, ("int", 0, 1000000)),
