@@ -61,23 +61,24 @@ def test_stale_files_are_removed_and_safe_mode_cleared(tmp_path, bundle):
         assert not (vb.flash / "crashes.json").exists(), "a clean deploy ends safe mode"
 
 
-@pytest.mark.parametrize("mpy", [False, True], ids=["source", "mpy"])
-def test_deployed_board_boots_the_shoe(tmp_path, mpy):
+def deploy_and_watch(tmp_path, device, mpy):
+    """Build ``device``, deploy it to a fresh virtual board, reset it: (bundle, console)."""
     out = tmp_path / "bundle"
-    build.build("blind_shoe", "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
+    build.build(device, "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
     with VirtualBoard(tmp_path / "flash") as vb:
         deploy.deploy(out, vb.port, progress=lambda s: None)
-        console = deploy.watch(vb.port, 2.0, show=lambda s: None)
+        return out, deploy.watch(vb.port, 2.0, show=lambda s: None)
+
+
+@pytest.mark.parametrize("mpy", [False, True], ids=["source", "mpy"])
+def test_deployed_board_boots_the_shoe(tmp_path, mpy):
+    _, console = deploy_and_watch(tmp_path, "blind_shoe", mpy)
     assert "kampung: blind_shoe on esp32_devkitc" in console, console
     assert "sonar_trig=GPIO13" in console and "ERROR" not in console, console
 
 
 def test_deployed_board_runs_the_lock(tmp_path):
-    out = tmp_path / "bundle"
-    build.build("kuword", "esp32_devkitc", out, mpy=True, secrets=tmp_path / "none.json")
-    with VirtualBoard(tmp_path / "flash") as vb:
-        deploy.deploy(out, vb.port, progress=lambda s: None)
-        console = deploy.watch(vb.port, 2.0, show=lambda s: None)
+    out, console = deploy_and_watch(tmp_path, "kuword", mpy=True)
     assert "kampung: kuword on esp32_devkitc" in console, console
     assert "LCD: Buat kode master | 4-8 angka + #" in console and "ERROR" not in console, console
     assert not (out / "lib" / "drivers" / "hcsr04.mpy").exists(), "the lock's bundle carries the shoe's driver"

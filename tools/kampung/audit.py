@@ -120,9 +120,11 @@ def main(argv: list[str]) -> int:
     if not files:
         print("no audit log yet (audit.csv is written by Kuword on its first event)")
         return 0
+    heading = True
     for name, text in files:
-        if name == ALARM_FILES[0] or (name == ALARM_FILES[1] and ALARM_FILES[0] not in dict(files)):
+        if name in ALARM_FILES and heading:  # files come in FILES + ALARM_FILES order
             print("-- alarm log (duress, damaged store, config errors; also in the audit log above) --")
+            heading = False
         records, problems = parse(text, name)
         for p in problems:
             print(f"warning: {p}", file=sys.stderr)
