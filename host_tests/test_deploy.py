@@ -100,7 +100,8 @@ def test_reading_the_audit_log_leaves_the_lock_running(tmp_path):
         assert "not utf-8" in files[0][1], "the readable lines are still shown"
         time.sleep(1.5)  # the board boots again
         # interrupting the app leaves its modules loaded: main.py ran after the read
-        running = deploy.mpremote(vb.port, "resume", "exec", "import sys; print('apps.kuword.app' in sys.modules)")
+        running = deploy.mpremote(vb.port, "resume", "exec", "import sys; print('apps.kuword.app' in sys.modules)",
+                                  timeout=30)
     assert running.strip().endswith("True"), f"the lock did not start again after the read: {running}"
 
 

@@ -56,3 +56,15 @@ def test_ctrl_c_stops_a_running_main_py(vb):
     mpremote(vb, "reset")  # boots and runs main.py forever (on virtual time)
     out = mpremote(vb, "resume", "exec", "print(n > 0)", timeout=15)
     assert out.strip() == "True", "interrupted inside main.py, its variables at the REPL"
+
+
+def test_ctrl_c_while_the_board_restarts_is_not_lost(tmp_path):
+    """CI fault: mpremote's Ctrl-C reached a new interpreter before MicroPython had its SIGINT
+    handler, killed it, and the Ctrl-A behind it was lost; mpremote then waited for ever. The
+    relay now holds the port's bytes until the interpreter is up."""
+    with VirtualBoard(tmp_path / "flash", start_delay_s=0.5) as vb:
+        (vb.flash / "main.py").write_text("import time\nn = 0\nwhile True:\n    time.sleep_ms(10)\n    n += 1\n")
+        for _ in range(2):
+            mpremote(vb, "reset")  # returns while the board is still starting
+            out = mpremote(vb, "resume", "exec", "print('n' in globals())", timeout=15)
+            assert out.strip() == "True", "interrupted inside main.py, not before it"

@@ -38,8 +38,12 @@ HINTS = {
 
 
 def mpremote(port: str, *args: str, timeout: float = 120) -> str:
-    proc = subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True,
-                          timeout=timeout)
+    try:
+        proc = subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise DeployError(f"mpremote {' '.join(args[:1])} got no answer from {port} within {timeout:g} s"
+                          f"\n  what to try: {HINTS['could not enter raw repl']}") from e
     if proc.returncode != 0:
         text = proc.stdout + proc.stderr
         hint = next((h for k, h in HINTS.items() if k.lower() in text.lower()), None)

@@ -49,7 +49,7 @@ class VirtualBoard:
     """Start with ``with VirtualBoard(flash) as vb:``; ``vb.port`` is the serial device."""
 
     def __init__(self, flash: Path, board: str = "esp32_devkitc", device: str = "blind_shoe",
-                 parts: dict | None = None):
+                 parts: dict | None = None, start_delay_s: float = 0.0):
         self.flash = Path(flash)
         self.flash.mkdir(parents=True, exist_ok=True)
         self._tmp = tempfile.TemporaryDirectory(prefix="kampung-vboard-")
@@ -58,6 +58,7 @@ class VirtualBoard:
         self.spec = {"chip": boards.chip_for(board), "device": device, "parts": parts or {},
                      "reset_cause": 1}
         self.boots = 0
+        self.start_delay_s = start_delay_s  # tests: a slow machine between reset and interpreter
         self._stop = threading.Event()
         self._user, user_slave = pty.openpty()
         tty.setraw(user_slave)
@@ -66,6 +67,11 @@ class VirtualBoard:
         self._proc: subprocess.Popen | None = None
         self._mp = -1
         self._raw = False
+        # bytes from the port held back while a new interpreter starts: a Ctrl-C that reached it
+        # before MicroPython installs its SIGINT handler would kill it instead of interrupting
+        # main.py, and the Ctrl-A after it would be lost (mpremote then waits for ever)
+        self.up_path = Path(self._tmp.name) / "up"
+        self._held = b""
         self._thread = threading.Thread(target=self._relay, daemon=True)
 
     def __enter__(self):
@@ -97,14 +103,18 @@ class VirtualBoard:
     def _spawn(self, first: bool = False, raw: bool = False):
         self.spec["skip_main"] = raw
         self.spec_path.write_text(json.dumps(self.spec))
+        self.up_path.unlink(missing_ok=True)
         master, slave = pty.openpty()
         _raw_with_signals(slave)
         cmd, env = runtimes.command("micropython", VIRTUAL / "vboard_boot.py", [])
         cmd.insert(1, "-i")
+        if self.start_delay_s:
+            cmd = ["sh", "-c", 'sleep "$0"; exec "$@"', str(self.start_delay_s), *cmd]
         # the board's own files come from its flash folder, not from the repository
         env["MICROPYPATH"] = os.pathsep.join([str(VIRTUAL), ".frozen"])
         env["KAMPUNG_VBOARD_SPEC"] = str(self.spec_path)
         env["KAMPUNG_VBOARD_EVENTS"] = str(self.events_path)
+        env["KAMPUNG_VBOARD_UP"] = str(self.up_path)
         self._proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env,
                                       cwd=self.flash, close_fds=True, start_new_session=True,
                                       preexec_fn=_take_terminal)
@@ -130,10 +140,13 @@ class VirtualBoard:
                 if data:
                     if b"\x02" in data:
                         self._raw = False  # Ctrl-B leaves the raw REPL
-                    try:
-                        os.write(self._mp, data)
-                    except OSError:
-                        pass
+                    self._held += data
+            if self._held and self.up_path.exists():
+                try:
+                    os.write(self._mp, self._held)
+                except OSError:
+                    pass
+                self._held = b""
             if self._mp in ready:
                 try:
                     data = os.read(self._mp, 4096)

@@ -7,6 +7,7 @@ mpremote. A reset (machine.reset, the watchdog) ends the process and the relay i
 folder survive. The board's event log goes to the file named by $KAMPUNG_VBOARD_EVENTS.
 """
 
+import os
 import sys
 
 from vhw import runtime
@@ -14,7 +15,6 @@ from vhw import runtime
 runtime.install()
 
 import json  # noqa: E402
-import os  # noqa: E402
 
 from vhw import Reset, clock, devices  # noqa: E402
 from vhw import board as vboard  # noqa: E402
@@ -60,6 +60,11 @@ if not _SPEC.get("skip_main"):
             _code = _f.read()
     except OSError:
         pass
+# the relay holds the port's bytes until here: a Ctrl-C now interrupts main.py (or reaches the
+# REPL), as on a board, instead of killing an interpreter that is still starting
+_up = os.getenv("KAMPUNG_VBOARD_UP")
+if _up:
+    open(_up, "w").close()
 if _code is not None:
     try:
         exec(_code, globals())  # main.py runs in the REPL's namespace, as on a board
