@@ -19,7 +19,8 @@ from pathlib import Path
 from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
 
 SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
-DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json", "kuword": SCENARIOS / "kuword_day.json"}
+DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json", "kuword": SCENARIOS / "kuword_day.json",
+                    "kandig": SCENARIOS / "kandig_local.json"}
 KNOWN_KEYS = {"device", "board", "config", "duration_ms", "start_ticks_ms", "parts", "inputs",
               "description", "log_pings", "files"}
 

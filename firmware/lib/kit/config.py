@@ -10,6 +10,9 @@ device logic. Rules are plain tuples (data, not closures: they cost little RAM):
     ("list", n, lo, hi)        n numbers from lo to hi
     ("ints", n, lo, hi)        n whole numbers from lo to hi
     ("rising", n, lo, hi)      n strictly increasing numbers from lo to hi
+    ("name", n)                an id of 1..n letters, digits, '-' or '_' ("" = not set)
+    ("types",)                 {"name": strikes 0..9, ...}, 1 to 12 alert types
+    ("roles",)                 {"board role": "name", ...}
 
     SCHEMA = {"period_ms": (60, ("int", 60, 1000))}
     settings = config.load(SCHEMA, "config.json", "blind_shoe")
@@ -49,7 +52,33 @@ def problem(rule, v):
             return None
         what = {"rising": "increasing numbers", "ints": "whole numbers"}.get(kind, "numbers")
         return "%d %s from %s to %s" % (n, what, lo, hi)
+    if kind == "name":
+        if isinstance(v, str) and len(v) <= rule[1] and _name_chars(v):
+            return None
+        return "up to %d letters, digits, '-' or '_'" % rule[1]
+    if kind in ("types", "roles"):
+        ok = isinstance(v, dict) and (kind == "roles" or 0 < len(v) <= 12)
+        for k in v if ok else ():
+            x = v[k]
+            if not (isinstance(k, str) and 0 < len(k) <= 16 and _name_chars(k)):
+                ok = False
+            elif kind == "types" and not (_num(x, True) and 0 <= x <= 9):
+                ok = False
+            elif kind == "roles" and not (isinstance(x, str) and x):
+                ok = False
+        if ok:
+            return None
+        if kind == "types":
+            return "an object of 1 to 12 alert names (letters, digits, '-', '_') to strikes 0-9"
+        return "an object of board roles to alert names"
     raise ValueError("unknown rule %r" % (kind,))
+
+
+def _name_chars(s):
+    for c in s:
+        if not (c in "-_" or "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9"):
+            return False
+    return True
 
 
 def validate(schema, values, source):

@@ -615,6 +615,13 @@ class MQTTClient:
         """How many QoS 1 messages wait for PUBACK."""
         return len(self._inflight)
 
+    def pending(self, pid):
+        """True while the QoS 1 message ``pid`` (from publish) waits for its PUBACK."""
+        for m in self._inflight:
+            if m[0] == pid:
+                return True
+        return False
+
     async def wait_acked(self, timeout_ms=None):
         """Wait until every QoS 1 message is acknowledged: True, or False after
         ``timeout_ms`` (default: wait as long as it takes, across reconnects) or deinit()."""

@@ -116,6 +116,7 @@ class Board:
         self.wlan_connected = False
         self.ap_available = True
         self.log_pings = True
+        self.flush = False  # flush after every event (real-time runs are followed live)
         self.timers = {}  # hardware timer id -> machine.Timer running on the clock
 
     # -- pins -------------------------------------------------------------------------------
@@ -176,6 +177,8 @@ class Board:
             out.write(": ")
             out.write(fmt(fields[i + 1]))
         out.write("}\n")
+        if self.flush:
+            out.flush()  # real time: another process follows the log as it happens
         if self.out is None:
             self.events.append("".join(out.parts)[:-1])
 

@@ -27,14 +27,20 @@ end_us = None  # raise SimEnd when time would pass this
 wdt_deadline = None  # absolute us; checked on every advance (no allocation when feeding)
 wdt_hook = None
 ended = False  # the simulation is over: CPython's asyncio.run may still run cleanup code
+# Real time (houses on a real network): the clock follows the host's monotonic clock, because a
+# broker on a real socket answers in real time. ``real_us`` is set by vhw.runtime (the host's
+# microsecond counter); ``realtime`` is its reading at us == 0, or None on pure virtual time.
+real_us = None
+realtime = None
 _alarms = []
 _seq = [0]
 _cancelled = {}
 
 
 def reset(start_ms=0, base_ms=0, end=None):
-    global us, start_ticks_ms, async_base_ms, end_us, wdt_deadline, wdt_hook, ended
+    global us, start_ticks_ms, async_base_ms, end_us, wdt_deadline, wdt_hook, ended, realtime
     us = 0
+    realtime = None
     start_ticks_ms = start_ms & _MASK
     async_base_ms = base_ms
     end_us = end
@@ -43,6 +49,27 @@ def reset(start_ms=0, base_ms=0, end=None):
     ended = False
     del _alarms[:]
     _cancelled.clear()
+
+
+def follow_real_time():
+    """From now on the clock runs with the host's clock (see ``realtime``)."""
+    global realtime
+    realtime = real_us() - us
+
+
+def real_now():
+    """The virtual time (us) the host's clock has reached, in real-time mode."""
+    return real_us() - realtime
+
+
+def catch_up(limit):
+    """Real-time mode: advance to the host's clock, but not past ``limit`` (an alarm or a wake-up
+    due there must run first; the next wait catches up the rest)."""
+    now = real_now()
+    if now > limit:
+        now = limit
+    if now > us:
+        advance_to(now)
 
 
 def ticks_ms():

@@ -41,8 +41,15 @@ def _install_micropython():
         mod.ticks_add = _rt.ticks_add
         mod.ticks_diff = _rt.ticks_diff
     original = core.IOQueue.wait_io_event
+    clock.real_us = vtime._rt.ticks_us  # the unix port's counter: period 2**62, no wrap
 
     def wait_io_event(self, dt):
+        if clock.realtime is not None:
+            # dt counts from the asyncio view's whole ms
+            stop = _real_stop((clock.us // 1000 + dt) * 1000 if dt >= 0 else -1)
+            original(self, _ms_until(stop))
+            clock.catch_up(stop)
+            return
         if dt == 0 or (dt < 0 and self.map and clock.end_us is None):
             original(self, dt)
             return
@@ -88,6 +95,25 @@ def _never():
     return False
 
 
+def _real_stop(until_us):
+    """Real-time mode: the virtual time a wait until ``until_us`` (-1: for ever) may last until;
+    the next alarm (a scenario input, a machine.Timer) comes first."""
+    if until_us < 0:
+        stop = clock.end_us if clock.end_us is not None else clock.us + 3600 * 1000000
+    else:
+        stop = until_us
+    nxt = clock.next_alarm()
+    if nxt is not None and nxt < stop:
+        stop = nxt
+    return stop
+
+
+def _ms_until(stop):
+    """Whole ms of real time until ``stop``, at most 1 s (each wait re-checks the alarms)."""
+    ms = (stop - clock.real_now() + 999) // 1000
+    return 0 if ms < 0 else (1000 if ms > 1000 else ms)
+
+
 def _install_cpython():
     import asyncio
     import importlib.util
@@ -102,8 +128,15 @@ def _install_cpython():
     sys.modules["time"] = vtime
     spec.loader.exec_module(vtime)
 
+    clock.real_us = lambda: real_time.monotonic_ns() // 1000
+
     class VirtualSelector(selectors.DefaultSelector):
         def select(self, timeout=None):
+            if clock.realtime is not None:
+                stop = _real_stop(-1 if timeout is None else clock.us + int(timeout * 1000000 + 0.999999))
+                ready = super().select(_ms_until(stop) / 1000)
+                clock.catch_up(stop)
+                return ready
             ready = super().select(0)
             if ready or timeout == 0:
                 return ready

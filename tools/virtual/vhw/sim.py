@@ -40,7 +40,16 @@ def run(spec):
     base = runtime.async_base()
     duration_us = spec["duration_ms"] * 1000
     clock.reset(spec.get("start_ticks_ms", 0), base, duration_us)
+    if spec.get("realtime"):
+        import time
+
+        board.flush = True
+        clock.follow_real_time()  # real sockets (a broker on loopback) answer in real time
+        # the host's wall clock at t_ms 0: logs of several houses go on one timeline
+        board.emit("system", "realtime", "epoch_ms", time._rt.time_ns() // 1000000)
     parts = devices.wire(board, spec["device"], pins, spec.get("parts", {}))
+    if spec.get("control"):
+        _watch_control(board, parts, spec["control"])
     for item in spec.get("inputs", []):
         if "samples" in item:
             _compact_trace(item)
@@ -103,6 +112,32 @@ def run(spec):
     builtins.print = real_print
     if out is not sys.stdout:
         out.close()
+
+
+def _watch_control(board, parts, path, every_ms=20):
+    """Live inputs: every ``every_ms`` read the scenario inputs appended to ``path`` (JSON lines,
+    no ``at_ms``) and apply them now. The house runner (tools/kampung/houses.py) presses buttons
+    and takes Wi-Fi away this way while houses run in real time."""
+    import json
+
+    done = [0]
+
+    def poll():
+        try:
+            with open(path) as f:
+                f.seek(done[0])
+                text = f.read()
+        except OSError:
+            text = ""
+        end = text.rfind("\n") + 1
+        if end:
+            done[0] += len(text[:end].encode())
+            for line in text[:end].split("\n"):
+                if line:
+                    _input_applier(board, parts, json.loads(line))()
+        clock.after(every_ms * 1000, poll)
+
+    clock.after(every_ms * 1000, poll)
 
 
 def _probe_heap(board, every_ms):

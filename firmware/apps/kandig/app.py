@@ -1,0 +1,456 @@
+"""Kandig, the digital kentongan: a press sounds the siren here at once and in every house of
+the RT through the neighbourhood broker (docs/kandig-protocol.md, docs/kandig.md).
+
+Wiring (board map roles): alarm_button and cancel_button (to GND, internal pull-ups), siren (a
+relay or logic MOSFET for a 12 V siren; a piezo alone is too quiet to wake a house), buzzer
+(piezo, the same rhythm quietly), led, optional lcd_sda/lcd_scl (16x2 with a PCF8574).
+
+Tasks: ``buttons`` samples every 10 ms and sounds the siren before anything touches the
+network or the flash; ``player`` beats the rhythm; ``network`` keeps Wi-Fi and the MQTT
+connection up with backoff; ``listen`` acts on alerts, cancels, acks and hub commands;
+``outbox`` sends what waits on flash and drops it when the broker acknowledged it; ``watch``
+ends sirens, sends heartbeats, feeds the watchdog and keeps the LCD current.
+"""
+
+import asyncio
+import json
+import time
+
+from apps.kandig import logic, texts
+from kit import feedback, log, store
+from kit.mqtt import MQTTClient, MQTTError
+from kit.net import WiFi
+
+OUTBOX = "kandig_outbox.json"  # {"seq": last alert seq, "items": [[topic, payload], ...]}
+POLL_MS = 10
+DRILL_S = 5
+_EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0  # the ESP32 counts from 2000
+
+
+def unix_time():
+    """Unix seconds, or 0 while the clock is not set (before 2024: never synced)."""
+    t = time.time() + _EPOCH
+    return t if t > 1704067200 else 0
+
+
+class SirenOutputs:
+    """kit.feedback's outputs for an alarm: the siren relay, the buzzer and the LED together."""
+
+    def __init__(self, siren, buzzer, led, active):
+        self.siren = siren
+        self.buzzer = buzzer
+        self.led = led
+        self.active = active
+        self._on = -1
+        self._freq = -1
+
+    def set(self, on, freq):
+        if on == self._on and freq == self._freq:
+            return
+        self._on = on
+        self._freq = freq
+        self.siren.value(self.active if on else 1 - self.active)
+        if self.led is not None:
+            self.led.value(1 if on else 0)
+        if self.buzzer is not None:
+            if on:
+                self.buzzer.freq(freq)
+                self.buzzer.duty_u16(32768)
+            else:
+                self.buzzer.duty_u16(0)
+
+    def off(self):
+        self.set(0, 0)
+
+    def deinit(self):
+        self.off()
+        if self.buzzer is not None:
+            self.buzzer.deinit()
+
+
+class Kandig:
+    def __init__(self, hal, s, secrets):
+        self.s = s
+        self.lang = s["lang"]
+        self.me = s["house"]
+        self.prefix = "kandig/v1/%s/" % s["net"]
+        active = s["siren_active"]
+        siren = hal.output("siren", value=1 - active)  # silent before anything else
+        buzzer = hal.pwm("buzzer", s["buzzer_hz"]) if hal.has("buzzer") else None
+        led = hal.output("led") if hal.has("led") else None
+        self.outputs = SirenOutputs(siren, buzzer, led, active)
+        self.player = feedback.Player(self.outputs)
+        self.quiet = self.player.loop
+        diff = time.ticks_diff
+        self.buttons = []  # [pin, PressCounter, alert type or None (count the presses)]
+        if s["button_types"]:
+            for role in s["button_types"]:
+                self.buttons.append([hal.input(role, "up"), logic.PressCounter(
+                    s["press_window_ms"], s["long_press_ms"], diff), s["button_types"][role]])
+        else:
+            self.buttons.append([hal.input("alarm_button", "up"), logic.PressCounter(
+                s["press_window_ms"], s["long_press_ms"], diff), None])
+        self.cancel_pin = hal.input("cancel_button", "up")
+        self.cancel_btn = logic.PressCounter(300, 100000, diff)
+        self.rate = logic.RateLimit(s["rate_max"], s["rate_window_s"] * 1000, diff)
+        self.rates = {}  # sender -> RateLimit (receivers hold every house to the same rate)
+        self.seen = logic.Seen()
+        # the alert sounding now: [id, house, type, own, until ticks, pressed ticks, drill]
+        self.sounding = None
+        self.heard = []  # houses that acknowledged the sounding alert
+        self.screen = None
+        self.lcd = None
+        if hal.has("lcd_sda"):
+            try:
+                from drivers.hd44780 import LCD
+
+                self.lcd = LCD(hal.i2c("lcd"))
+            except (OSError, ImportError) as e:
+                log.info("kandig: no LCD (%s)" % (e,))
+        box = store.read_json(OUTBOX, None)
+        if not (isinstance(box, dict) and isinstance(box.get("seq"), int)
+                and isinstance(box.get("items"), list)):
+            if box is not None:
+                log.info("kandig: %s unusable, starting a new one" % OUTBOX)
+            box = {"seq": 0, "items": []}
+        self.box = box
+        self.sending = {}  # payload -> packet id of the publish waiting for PUBACK
+        self.own_payload = None  # the payload of the alert this house raised last
+        self.wake = asyncio.Event()  # something new in the outbox, or the link came up
+        self.boot_ms = time.ticks_ms()
+        self.watchdog = None
+        self.client = None
+        self.wifi = None
+        if self.me:
+            host = secrets.get("mqtt_host") or ""
+            self.wifi = WiFi(secrets.get("wifi_ssid") or "", secrets.get("wifi_password") or "",
+                             "kandig-" + self.me)
+            will = json.dumps({"v": 1, "house": self.me, "state": "offline", "t": 0})
+            self.client = MQTTClient("kandig-%s-%s" % (s["net"], self.me), host, s["mqtt_port"],
+                                     user=secrets.get("mqtt_user") or self.me,
+                                     password=secrets.get("mqtt_password") or None,
+                                     keepalive_s=s["keepalive_s"], clean_session=False,
+                                     will=(self.topic("status"), will, 1, True),
+                                     timeout_ms=5000, retry_ms=5000, max_inflight=8)
+
+    def topic(self, kind, house=None):
+        return "%shouse/%s/%s" % (self.prefix, house or self.me, kind)
+
+    # -- screen -----------------------------------------------------------------------------
+
+    def show(self, key, *args):
+        lines = texts.line(self.lang, key, *args)
+        if lines is None or lines == self.screen:
+            return
+        self.screen = lines
+        print("LCD: %s | %s" % lines)
+        if self.lcd is not None:
+            try:
+                self.lcd.show(lines[0], lines[1])
+            except OSError as e:
+                log.info("kandig: LCD error", e)
+
+    def show_idle(self):
+        client = self.client
+        if client is None:
+            self.show("local")
+        elif client.connected:
+            self.show("idle", self.me)
+        else:
+            self.show("idle_off", self.me)
+
+    # -- sounding ---------------------------------------------------------------------------
+
+    def sound(self, alert_id, house, alert_type, own, drill=False):
+        strikes = self.s["alert_types"].get(alert_type, 0)  # unknown type: titir
+        now = time.ticks_ms()
+        secs = DRILL_S if drill else (self.s["own_siren_s"] if own else self.s["siren_s"])
+        self.sounding = [alert_id, house, alert_type, own, time.ticks_add(now, secs * 1000), now, drill]
+        self.heard = []
+        self.player.set_loop(logic.rhythm(strikes, self.s["buzzer_hz"]), now, urgent=True)
+        name = texts.type_name(self.lang, alert_type)
+        if own:
+            self.show("own_wait" if self.me else "own_local", name)
+        else:
+            self.show("drill" if drill else "alert", name, house)
+
+    def silence(self, key=None, *args):
+        self.sounding = None
+        self.player.set_loop(self.quiet, urgent=True)
+        if key:
+            self.show(key, *args)
+        else:
+            self.show_idle()
+
+    # -- pressing ---------------------------------------------------------------------------
+
+    def pressed_first(self):
+        """The first press of a code: the siren sounds now (titir until the code is known)."""
+        if self.sounding is None or not self.sounding[3]:
+            self.player.set_loop(logic.rhythm(0, self.s["buzzer_hz"]), urgent=True)
+
+    def raise_alert(self, alert_type, drill=False):
+        now = time.ticks_ms()
+        box = self.box
+        seq = box["seq"] + 1
+        alert_id = "%s-%d" % (self.me or "lokal", seq)
+        self.seen.add(alert_id)
+        self.sound(alert_id, self.me, alert_type, True, drill)
+        if not self.me:
+            return
+        if not self.rate.allow(now):
+            log.info("kandig: rate limit, %s sounds here only" % alert_type)
+            self.show("limited")
+            return
+        payload = json.dumps({"v": 1, "id": alert_id, "type": alert_type, "house": self.me,
+                              "seq": seq, "t": unix_time(), "drill": drill})
+        box["seq"] = seq
+        self.own_payload = payload
+        self.queue(self.topic("alert"), payload)  # written before it is sent: never lost
+        log.info("kandig: alert", alert_id, alert_type)
+
+    def queue(self, topic, payload):
+        """Put a QoS 1 message in the flash outbox (atomically) and wake the sender."""
+        self.box["items"].append([topic, payload])
+        self._save()
+        self.wake.set()
+
+    def _save(self):
+        try:
+            store.write_json(OUTBOX, self.box)
+        except OSError as e:  # a full or failing flash must not stop the alarm
+            log.info("kandig: outbox not saved:", e)
+
+    def cancel_pressed(self):
+        snd = self.sounding
+        if snd is None:
+            return
+        alert_id, house, own = snd[0], snd[1], snd[3]
+        if own and self.me and time.ticks_diff(time.ticks_ms(), snd[5]) < self.s["false_alarm_s"] * 1000:
+            self.queue(self.topic("cancel"), json.dumps(
+                {"v": 1, "id": alert_id, "house": self.me, "why": "false_alarm", "t": unix_time()}))
+            self.silence("false", self.me)
+            return
+        if own:
+            self.silence("stopped")
+            return
+        if self.me:
+            self.queue(self.topic("ack"), json.dumps(
+                {"v": 1, "id": alert_id, "house": self.me, "t": unix_time()}))
+        self.silence("silenced", house)
+
+    async def watch_buttons(self):
+        while True:
+            now = time.ticks_ms()
+            for b in self.buttons:
+                got = b[1].sample(now, not b[0].value())
+                if b[2] is not None:  # a button for one alert type: it goes at the press
+                    if got == "first":
+                        self.raise_alert(b[2])
+                elif got == "first":
+                    self.pressed_first()
+                elif got is not None:
+                    found = logic.type_for_count(self.s["alert_types"], got)
+                    # a count with no meaning is still an alarm: titir (the disaster code)
+                    self.raise_alert(found or logic.type_for_count(self.s["alert_types"], 0)
+                                     or "bencana")
+            if self.cancel_btn.sample(now, not self.cancel_pin.value()) == "first":
+                self.cancel_pressed()
+            await asyncio.sleep_ms(POLL_MS)
+
+    # -- network ----------------------------------------------------------------------------
+
+    async def network(self, client, wifi):
+        for kind in ("alert", "cancel", "ack"):
+            await client.subscribe(self.prefix + "house/+/" + kind, 1)
+        await client.subscribe(self.prefix + "hub/#", 1)
+        fails = 0
+        while True:
+            if not await wifi.ensure():
+                log.info("kandig: wifi:", wifi.reason)
+                await asyncio.sleep_ms(wifi.backoff_ms())
+                continue
+            try:
+                await client.connect()
+            except MQTTError as e:
+                fails += 1
+                log.info("kandig: mqtt:", e)
+                if fails >= 2:
+                    wifi.suspect()  # the link may be dead whatever isconnected() says
+                await asyncio.sleep_ms(wifi.backoff_ms() if fails > 1 else 1000)
+                continue
+            fails = 0
+            log.info("kandig: online as", self.me)
+            self.wake.set()
+            if self.sounding is None:
+                self.show_idle()
+            try:
+                await client.publish(self.topic("status"), json.dumps(
+                    {"v": 1, "house": self.me, "state": "online", "fw": "0.1.0",
+                     "boot": self.box["seq"], "t": unix_time()}), 1, True)
+            except MQTTError:
+                pass
+            why = await client.disconnected()
+            log.info("kandig: offline:", why)
+            wifi.suspect()
+            if self.sounding is None:
+                self.show_idle()
+
+    async def send_outbox(self, client):
+        """Publish what waits in the outbox; forget each item once the broker has it."""
+        self.wake.clear()
+        while True:
+            for item in self.box["items"]:
+                if item[1] not in self.sending and client.inflight < client.max_inflight - 1:
+                    try:
+                        self.sending[item[1]] = await client.publish(item[0], item[1], 1)
+                    except MQTTError:
+                        break
+            await self.wake.wait()  # items left from before a reset went out above: same ids
+            self.wake.clear()
+
+    def outbox_done(self, client):
+        """Drop acknowledged items from the outbox (on flash) and say so on the screen."""
+        items = self.box["items"]
+        keep = [it for it in items if it[1] not in self.sending or client.pending(self.sending[it[1]])]
+        if len(keep) == len(items):
+            return
+        for it in items:
+            if it not in keep:
+                self.sending.pop(it[1], None)
+                snd = self.sounding
+                if snd is not None and snd[3] and it[1] is self.own_payload:
+                    self.show("own_sent", texts.type_name(self.lang, snd[2]))
+        self.box["items"] = keep
+        self._save()
+        self.wake.set()
+
+    async def listen(self, client):
+        async for topic, payload, _retained in client:
+            kind, sender, data = logic.parse(self.prefix, topic, payload)
+            if kind is None:
+                if sender != "not for houses":
+                    log.info("kandig: dropped %s: %s" % (topic[:48], sender))
+                continue
+            self.handle(kind, sender, data)
+
+    def handle(self, kind, sender, data):
+        snd = self.sounding
+        if kind == "alert":
+            if not self.seen.add(data["id"]):
+                log.info("kandig: duplicate", data["id"])  # delivered again: sounds once
+                return
+            if sender == self.me:
+                return  # our own alert coming back
+            if sender != "hub":
+                rate = self.rates.get(sender)
+                if rate is None:
+                    if len(self.rates) > 64:
+                        self.rates = {}
+                    rate = self.rates[sender] = logic.RateLimit(
+                        self.s["rate_max"], self.s["rate_window_s"] * 1000, time.ticks_diff)
+                if not rate.allow(time.ticks_ms()):
+                    log.info("kandig: %s over the rate limit, ignored" % sender)
+                    return
+            log.info("kandig: sounding", data["id"], data["type"], "from", sender)
+            self.sound(data["id"], sender, data["type"], False, data.get("drill", False))
+        elif kind == "cancel":
+            if snd is not None and snd[0] == data["id"]:
+                if data.get("why") == "false_alarm":
+                    self.silence("false", snd[1])
+                else:
+                    self.silence("ended", snd[1])
+        elif kind == "ack":
+            if snd is not None and snd[0] == data["id"] and sender not in self.heard:
+                self.heard.append(sender)
+                if snd[3]:
+                    self.show("heard", len(self.heard))
+        elif kind == "command":
+            if data["cmd"] == "selftest":
+                self.report("selftest", data["id"])
+            elif data["cmd"] == "drill":
+                self.sound(data["id"], "hub", data.get("type") or "bencana", False, True)
+                self.report("drill", data["id"])
+
+    def report(self, kind, cmd_id):
+        """A self-test checks what can be checked without a sound: the outputs are driven (off),
+        the outbox is readable; the report goes to the hub."""
+        ok = True
+        try:
+            self.outputs.set(0, 0)
+        except OSError:
+            ok = False
+        self.queue(self.topic("test"), json.dumps(
+            {"v": 1, "house": self.me, "kind": kind, "id": cmd_id, "ok": ok,
+             "outbox": len(self.box["items"]), "t": unix_time()}))
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    async def watch(self):
+        beat_ms = self.s["beat_s"] * 1000
+        last_beat = time.ticks_ms()
+        while True:
+            now = time.ticks_ms()
+            if self.watchdog is not None:
+                self.watchdog.feed()
+            snd = self.sounding
+            if snd is not None and time.ticks_diff(now, snd[4]) >= 0:
+                self.silence()
+            client = self.client
+            wifi = self.wifi
+            if client is not None and wifi is not None:
+                if self.sending:
+                    self.outbox_done(client)
+                if client.connected and time.ticks_diff(now, last_beat) >= beat_ms:
+                    last_beat = now
+                    try:
+                        await client.publish(self.topic("beat"), json.dumps(
+                            {"v": 1, "house": self.me, "up": time.ticks_diff(now, self.boot_ms) // 1000,
+                             "rssi": wifi.rssi(), "outbox": len(self.box["items"]),
+                             "seq": self.box["seq"]}))
+                    except MQTTError:
+                        pass
+            await asyncio.sleep_ms(100)
+
+    async def run(self):
+        self.show_idle()
+        tasks = []
+        for job in (self.player.run(), self.watch_buttons(), self.watch()):
+            tasks.append(asyncio.create_task(job))
+        client = self.client
+        wifi = self.wifi
+        if client is not None and wifi is not None:
+            for job in (self.network(client, wifi), self.listen(client), self.send_outbox(client)):
+                tasks.append(asyncio.create_task(job))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    def deinit(self):
+        self.outputs.deinit()
+        if self.client is not None:
+            self.client.deinit()
+
+
+def load_settings(values, source):
+    from apps.kandig import settings as kandig_settings
+    from kit import config
+
+    return kandig_settings.check(config.validate(kandig_settings.SCHEMA, values, source), source)
+
+
+def main(hal, settings):
+    secrets = store.read_json("secrets.json", {})
+    if not isinstance(secrets, dict):
+        secrets = {}
+    unit = Kandig(hal, settings, secrets)
+    try:
+        unit.watchdog = hal.watchdog(settings["watchdog_s"])
+        log.info("kandig", settings["net"], settings["house"] or "(no house id: local alarm only)",
+                 "broker", secrets.get("mqtt_host") or "-", settings["mqtt_port"])
+        log.info("pin:" if settings["lang"] == "id" else "pins:", *hal.describe())
+        asyncio.run(unit.run())
+    finally:
+        unit.deinit()

@@ -1,0 +1,93 @@
+"""Kandig on the virtual board and virtual time, both runtimes: the alarm works with no network
+at all (a unit not yet given a house id, or one whose Wi-Fi is gone), the rhythms are the
+kentongan codes, and bad configuration never silences the alarm. The networked tests with a
+real broker are in test_kandig_network.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kampung.sim import DEFAULT_SCENARIO, simulate
+
+RUNTIMES = ["micropython", "cpython"]
+
+
+def run(tmp_path, runtime, inputs, config=None, duration_ms=12000):
+    scenario = {"device": "kandig", "duration_ms": duration_ms, "inputs": inputs,
+                "config": {"kandig": config or {}}}
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(scenario))
+    proc, events, _ = simulate("kandig", scenario=path, runtime=runtime, quiet=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return events
+
+
+def siren_on(events, start=0, end=10**9):
+    return [e["t_ms"] for e in events if e["part"] == "siren" and e["kind"] == "pin"
+            and e["value"] == 1 and start <= e["t_ms"] < end]
+
+
+def steps(times):
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def lcd_logs(events):
+    return [e["text"][5:] for e in events if e["kind"] == "log" and e["text"].startswith("LCD: ")]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_two_strikes_sound_at_once_then_beat_the_maling_code(tmp_path, runtime):
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 120},
+                                     {"at_ms": 1400, "part": "alarm_button", "press_ms": 120}])
+    first = siren_on(events)[0]
+    assert 1000 < first <= 1050, f"the siren sounds within 50 ms of the press, not at {first}"
+    coded = [e["t_ms"] for e in events if e["kind"] == "log" and "Maling" in e["text"]][0]
+    assert coded == 1520 + 30 + 1500 + 6, "1.5 s after the (debounced) release the code is known"
+    ons = siren_on(events, coded)
+    gaps = steps(ons)
+    # strike (150 ms) + gap (250 ms), strike + pause (1500 ms): on-edges 400 and 1650 ms apart
+    assert set(gaps) == {400, 1650} and 0 not in steps(gaps), gaps
+    assert lcd_logs(events)[-1] == "Maling | Alarm lokal"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_long_press_is_titir_and_a_meaningless_count_is_still_an_alarm(tmp_path, runtime):
+    presses = [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500},
+               {"at_ms": 6000, "part": "cancel_button", "press_ms": 100}]
+    presses += [{"at_ms": 8000 + 300 * i, "part": "alarm_button", "press_ms": 100} for i in range(7)]
+    events = run(tmp_path, runtime, presses, duration_ms=16000)
+    ons = siren_on(events, 4100, 6000)
+    assert set(steps(ons)) == {200}, "titir: 100 ms on, 100 ms off"
+    assert not siren_on(events, 6100, 8000), "heard it: silent"
+    ons = siren_on(events, 8000 + 1800 + 1600, 16000)
+    assert ons and set(steps(ons)) == {200}, "7 strikes mean nothing: titir"
+    assert lcd_logs(events) == ["Kandig | Alarm lokal saja", "Bencana | Alarm lokal",
+                                "Alarm dimatikan | ", "Bencana | Alarm lokal"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_bad_config_names_the_field_and_the_alarm_still_works(tmp_path, runtime):
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500}],
+                 config={"button_types": {"alarm_button": "gempa"}}, duration_ms=6000)
+    text = "\n".join(e["text"] for e in events if e["kind"] == "log")
+    assert "'button_types': 'alarm_button' raises 'gempa', which is not in alert_types" in text, text
+    assert "config.json [kandig]" in text
+    assert siren_on(events, 1000, 1100), "on the safe defaults the button still sounds the siren"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_an_active_low_siren_module_is_idle_high(tmp_path, runtime):
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500}],
+                 config={"siren_active": 0}, duration_ms=3000)
+    siren = [(e["t_ms"], e["value"]) for e in events if e["part"] == "siren" and e["kind"] == "pin"]
+    assert siren[0] == (0, 1), "silent at boot: the relay input held high"
+    assert (1036, 0) in siren, siren[:4]
+
+
+def test_the_default_scenario_runs(tmp_path):
+    assert DEFAULT_SCENARIO["kandig"].exists()
+    proc, events, _ = simulate("kandig", quiet=True)
+    assert proc.returncode == 0
+    assert lcd_logs(events).count("Alarm dimatikan | ") == 3
