@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kampung import FIRMWARE, ROOT, boards, runtimes
 
-APPS_WITH_FIRMWARE = ("blind_shoe", "kuword")
+APPS_WITH_FIRMWARE = ("blind_shoe", "kandig", "kuword")
 SECRETS_KEYS = {"wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password", "mqtt_host"}
 
 
