@@ -97,8 +97,8 @@ def test_secrets_file_is_git_ignored():
 
 
 def test_device_without_firmware_is_a_clear_error(capsys):
-    assert build.main(["kandig"]) == 2
-    assert "kandig: no firmware yet" in capsys.readouterr().err
+    assert build.main(["akrubutan"]) == 2
+    assert "akrubutan: no firmware yet" in capsys.readouterr().err
 
 
 def test_duplicate_keys_in_a_settings_file_are_refused(tmp_path):
