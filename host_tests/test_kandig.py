@@ -44,7 +44,7 @@ def test_two_strikes_sound_at_once_then_beat_the_maling_code(tmp_path, runtime):
     first = siren_on(events)[0]
     assert 1000 < first <= 1050, f"the siren sounds within 50 ms of the press, not at {first}"
     coded = [e["t_ms"] for e in events if e["kind"] == "log" and "Maling" in e["text"]][0]
-    assert coded == 1520 + 30 + 1500 + 6, "1.5 s after the (debounced) release the code is known"
+    assert 0 <= coded - (1520 + 30 + 1500) <= 10, f"1.5 s after the (debounced) release: {coded}"
     ons = siren_on(events, coded)
     gaps = steps(ons)
     # strike (150 ms) + gap (250 ms), strike + pause (1500 ms): on-edges 400 and 1650 ms apart
@@ -83,7 +83,7 @@ def test_an_active_low_siren_module_is_idle_high(tmp_path, runtime):
                  config={"siren_active": 0}, duration_ms=3000)
     siren = [(e["t_ms"], e["value"]) for e in events if e["part"] == "siren" and e["kind"] == "pin"]
     assert siren[0] == (0, 1), "silent at boot: the relay input held high"
-    assert (1036, 0) in siren, siren[:4]
+    assert siren[1] == (1030, 0), siren[:4]  # the press, 30 ms of debounce, then the siren
 
 
 def test_the_default_scenario_runs(tmp_path):

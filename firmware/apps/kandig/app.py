@@ -117,6 +117,7 @@ class Kandig:
         self.sending = {}  # payload -> packet id of the publish waiting for PUBACK
         self.own_payload = None  # the payload of the alert this house raised last
         self.wake = asyncio.Event()  # something new in the outbox, or the link came up
+        self.pressed = asyncio.ThreadSafeFlag()  # set by a button's interrupt
         self.boot_ms = time.ticks_ms()
         self.watchdog = None
         self.client = None
@@ -239,8 +240,30 @@ class Kandig:
                 {"v": 1, "id": alert_id, "house": self.me, "t": unix_time()}))
         self.silence("silenced", house)
 
+    def _irq(self, _pin):
+        self.pressed.set()
+
     async def watch_buttons(self):
+        """Poll every POLL_MS while a button is pressed or a code is being counted; otherwise
+        sleep until a button's falling edge (an interrupt), checking once a second anyway in
+        case an edge was missed. An idle unit wakes once a second instead of 100 times."""
+        pins = [b[0] for b in self.buttons] + [self.cancel_pin]
+        for pin in pins:
+            pin.irq(self._irq, pin.IRQ_FALLING)
         while True:
+            idle = not self.cancel_btn.busy()
+            for b in self.buttons:
+                if b[1].busy():
+                    idle = False
+            if idle:
+                for pin in pins:
+                    if not pin.value():
+                        idle = False
+            if idle:
+                try:
+                    await asyncio.wait_for_ms(self.pressed.wait(), 1000)
+                except asyncio.TimeoutError:
+                    pass
             now = time.ticks_ms()
             for b in self.buttons:
                 got = b[1].sample(now, not b[0].value())
@@ -256,7 +279,8 @@ class Kandig:
                                      or "bencana")
             if self.cancel_btn.sample(now, not self.cancel_pin.value()) == "first":
                 self.cancel_pressed()
-            await asyncio.sleep_ms(POLL_MS)
+            if not idle:
+                await asyncio.sleep_ms(POLL_MS)
 
     # -- network ----------------------------------------------------------------------------
 

@@ -33,6 +33,11 @@ class PressCounter:
         self.raw_since = None
         self.held_out = False  # a long press was reported: ignore until released
 
+    def busy(self):
+        """True while a press or a code is in progress (the caller polls; otherwise it may
+        sleep until the button's interrupt)."""
+        return bool(self.count or self.down or self.raw or self.held_out)
+
     def sample(self, now, pressed):
         if pressed != self.raw:
             self.raw = pressed

@@ -130,6 +130,8 @@ def _install_cpython():
 
     clock.real_us = lambda: real_time.monotonic_ns() // 1000
 
+    woken = [False]
+
     class VirtualSelector(selectors.DefaultSelector):
         def select(self, timeout=None):
             if clock.realtime is not None:
@@ -145,10 +147,13 @@ def _install_cpython():
             else:
                 target = clock.us + int(timeout * 1000000 + 0.999999)
             found = []
+            woken[0] = False
 
             def poll():
                 found.extend(super(VirtualSelector, self).select(0))
-                return bool(found)
+                # a ThreadSafeFlag set by an interrupt (a virtual part's alarm) wakes its task
+                # now, as MicroPython's poll-based flag does, not at the next timer
+                return bool(found) or woken[0]
 
             _advance_waiting(target, poll)
             return found or super().select(0)
@@ -196,6 +201,7 @@ def _install_cpython():
             self._event = asyncio.Event()
 
         def set(self):
+            woken[0] = True
             self._event.set()
 
         def clear(self):
