@@ -1,7 +1,8 @@
 """kit.mqtt against a real Mosquitto, run by the real MicroPython unix port in real time.
 
 Each test starts its own broker on a free loopback port from a generated config (Mosquitto 2.0
-binds to loopback and refuses anonymous clients unless the config says otherwise), runs
+binds to loopback and refuses anonymous clients unless the config says otherwise; the helpers
+are in broker.py, shared with the hub's tests), runs
 ``fw/mqtt_live.py`` with kit/mqtt.py compiled by mpy-cross (as a board loads it), and watches
 with ``mosquitto_sub``/``mosquitto_pub``. No virtual hardware: real sockets need real time.
 Skipped when Mosquitto is not installed: ``apt-get install -y mosquitto mosquitto-clients``.
@@ -10,166 +11,25 @@ The fake-broker tests of the same client, on virtual time: fw/fw_mqtt_client.py.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import queue
 import shutil
-import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from broker import MOSQUITTO, PASSWD, PUB, SUB, Broker, Lines, free_port, needs_mosquitto
 
 from kampung import FIRMWARE, runtimes
+from kampung.hub.brokerconf import INSTALL
+
+# the shared broker helpers (host_tests/broker.py), also imported from here by other tests
+__all__ = ["MOSQUITTO", "PASSWD", "PUB", "SUB", "Broker", "Lines", "free_port"]
 
 LIVE = Path(__file__).parent / "fw" / "mqtt_live.py"
-INSTALL = "apt-get install -y mosquitto mosquitto-clients"
 
-
-def _tool(name: str) -> str | None:
-    # the daemon lives in /usr/sbin, which is not on every user's PATH
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/local/sbin"):
-        if os.access(f"{folder}/{name}", os.X_OK):
-            return f"{folder}/{name}"
-    return None
-
-
-MOSQUITTO = _tool("mosquitto")
-SUB = _tool("mosquitto_sub")
-PUB = _tool("mosquitto_pub")
-PASSWD = _tool("mosquitto_passwd")
-
-pytestmark = [
-    pytest.mark.skipif(MOSQUITTO is None, reason=f"mosquitto is not installed ({INSTALL})"),
-    pytest.mark.skipif(SUB is None or PUB is None,
-                       reason=f"mosquitto_sub/mosquitto_pub are not installed ({INSTALL})"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lines:
-    """A process's stdout, line by line, read by a thread so that waits can time out."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.proc = proc
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.queue.put(line.rstrip("\n"))
-        self.queue.put(None)
-
-    def next(self, timeout: float) -> str | None:
-        """The next line, or None at the end of the output or after ``timeout`` seconds."""
-        try:
-            line = self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if line is not None:
-            self.seen.append(line)
-        return line
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-
-
-class Broker:
-    def __init__(self, folder: Path, extra: str = ""):
-        self.port = free_port()
-        self.conf = folder / "mosquitto.conf"
-        self.log = folder / "mosquitto.log"
-        # started as root, mosquitto would drop to the "mosquitto" user, who cannot read
-        # files under tmp_path; naming the current user keeps it (ignored when not root)
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                             f"persistence false\nuser {getpass.getuser()}\n{extra}")
-        self.proc: subprocess.Popen | None = None
-
-    def start(self):
-        assert MOSQUITTO is not None
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log.read_text()}")
-
-    def stop(self, crash: bool = False):
-        """SIGTERM (Mosquitto closes its connections), or with ``crash`` SIGKILL (the kernel
-        resets them; whatever the broker had not handled yet is gone)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
-            if crash:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def restart(self, crash: bool = False, down_s: float = 0.0):
-        self.stop(crash)
-        time.sleep(down_s)
-        self.start()
-
-    def pause(self):
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)  # TCP stays up; nothing answers any more
-
-    def resume(self):
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGCONT)
-
-    def publish(self, topic: str, message: str, qos: int = 1):
-        assert PUB is not None
-        subprocess.run([PUB, "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos), "-t", topic,
-                        "-m", message], check=True, timeout=10, capture_output=True)
-
-    def subscribe(self, *topics: str, count: int | None = None) -> Lines:
-        """``mosquitto_sub`` printing "RETAIN TOPIC PAYLOAD" lines, ready when this returns."""
-        assert SUB is not None
-        cmd = [SUB, "-h", "127.0.0.1", "-p", str(self.port), "-q", "1", "-F", "%r %t %p"]
-        for t in topics:
-            cmd += ["-t", t]
-        if count is not None:
-            cmd += ["-C", str(count), "-W", "10"]
-            return Lines(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
-        cmd += ["-t", "kit/sync"]
-        sub = Lines(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
-        # subscribed once a message of ours comes through
-        for attempt in range(50):
-            self.publish("kit/sync", f"s{attempt}", qos=0)
-            line = sub.next(0.2)
-            while line is not None and not line.startswith("0 kit/sync "):
-                line = sub.next(0.2)
-            if line is not None:
-                while sub.next(0.05) is not None:  # late copies of earlier attempts
-                    pass
-                sub.seen.clear()
-                return sub
-        sub.kill()
-        raise RuntimeError("mosquitto_sub did not subscribe within 10 s")
+pytestmark = needs_mosquitto
 
 
 @pytest.fixture

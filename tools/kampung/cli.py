@@ -11,6 +11,7 @@
     kampung vboard                         # a virtual ESP32 on a serial port for mpremote
     kampung audit --port P                 # a Kuword lock's audit log (or --flash DIR)
     kampung bench                          # memory, latency and size figures
+    kampung hub broker-config|run|set-password  # the Kandig neighbourhood hub
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 # command -> module of the kampung package whose main(argv) runs it
 COMMANDS = {"sim": "sim", "boards": "boards", "trace": "traces", "build": "build",
             "flash": "flash", "deploy": "deploy", "vboard": "vboard", "bench": "bench",
-            "audit": "audit"}
+            "audit": "audit", "hub": "hub.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,328 @@
+"""The hub's SQLite database: what the houses said, what the hub sent, what it dropped.
+
+One writer (the hub's event loop) writes in batches: ``Store.write(batch)`` puts a whole batch
+of received messages in one transaction, so ~575 messages a second cost ~20 commits, not 575.
+WAL journal with synchronous=NORMAL: readers (the dashboard, ``sqlite3 hub.db``) never block
+the writer, and a power cut loses at most the last commits, never the database.
+
+Times: ``t`` is the sender's clock (Unix seconds, 0 = no clock), ``received`` the hub's. The
+schema is in docs/kandig-hub.md; ``SCHEMA_VERSION`` is kept in ``meta``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kampung.hub.protocol import HUB, Message
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,              -- HOUSE-SEQ (hub-SEQ for the hub's): de-duplication
+    house TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL,
+    t REAL NOT NULL, drill INTEGER NOT NULL,
+    rate_limited INTEGER NOT NULL DEFAULT 0,  -- beyond rate_max per rate_window_s: not shown live
+    received REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_received ON alerts(received);
+CREATE TABLE IF NOT EXISTS cancels (
+    id TEXT NOT NULL, house TEXT NOT NULL, why TEXT NOT NULL, t REAL, received REAL NOT NULL,
+    PRIMARY KEY (id, house));
+CREATE TABLE IF NOT EXISTS acks (
+    id TEXT NOT NULL, house TEXT NOT NULL, t REAL, received REAL NOT NULL,
+    PRIMARY KEY (id, house));
+CREATE TABLE IF NOT EXISTS houses (
+    house TEXT PRIMARY KEY, state TEXT, fw TEXT, boot INTEGER, status_t REAL,
+    status_received REAL, last_beat REAL, up INTEGER, rssi INTEGER, outbox INTEGER,
+    seq INTEGER);
+CREATE TABLE IF NOT EXISTS tests (
+    id TEXT NOT NULL, house TEXT NOT NULL, kind TEXT NOT NULL, ok INTEGER NOT NULL,
+    siren INTEGER, buzzer INTEGER, t REAL, received REAL NOT NULL,
+    PRIMARY KEY (id, house));
+CREATE TABLE IF NOT EXISTS broadcasts (
+    kind TEXT NOT NULL,               -- alert, cancel or command
+    id TEXT NOT NULL, payload TEXT NOT NULL, sent REAL NOT NULL,
+    PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS rejects (
+    reason TEXT NOT NULL, house TEXT NOT NULL,   -- house '' when the topic names none
+    count INTEGER NOT NULL, first REAL NOT NULL, last REAL NOT NULL, last_topic TEXT,
+    PRIMARY KEY (reason, house));
+"""
+
+
+@dataclass
+class Batch:
+    """Messages received since the last write, and rejection counts."""
+    messages: list[tuple[float, Message]] = field(default_factory=list)
+    rejects: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # -> [n, first, last, topic]
+
+    def __len__(self) -> int:
+        return len(self.messages) + len(self.rejects)
+
+    def reject(self, reason: str, house: str, topic: str, now: float) -> None:
+        entry = self.rejects.get((reason, house))
+        if entry is None:
+            self.rejects[(reason, house)] = [1, now, now, topic]
+        else:
+            entry[0] += 1
+            entry[2] = now
+            entry[3] = topic
+
+
+@dataclass
+class Written:
+    """What a write changed: the dashboard pushes at once when ``urgent``."""
+    alerts: int = 0
+    duplicates: int = 0
+    rate_limited: int = 0
+    urgent: bool = False
+    changed: bool = False
+
+
+class Store:
+    def __init__(self, path: Path | str, rate_max: int = 3, rate_window_s: float = 300):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit BEGIN/COMMIT
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=OFF")
+        self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('hub_seq', '0')")
+        self.rate_max = rate_max
+        self.rate_window_s = rate_window_s
+        # per house: receive times of its recent (counted) alerts, from the database after a restart
+        self._recent: dict[str, deque[float]] = {}
+        since = time.time() - rate_window_s
+        for row in self.db.execute("SELECT house, received FROM alerts WHERE received >= ? AND "
+                                   "rate_limited = 0 AND house != ? ORDER BY received",
+                                   (since, HUB)):
+            self._recent.setdefault(row["house"], deque()).append(row["received"])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def journal_mode(self) -> str:
+        return self.db.execute("PRAGMA journal_mode").fetchone()[0]
+
+    # -- the hub's own counter ----------------------------------------------------------------
+
+    def next_hub_seq(self) -> int:
+        """The next ``hub-<seq>``, committed before the message using it is sent (never reused)."""
+        with self._tx():
+            self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'hub_seq'")
+            return int(self.db.execute("SELECT value FROM meta WHERE key = 'hub_seq'").fetchone()[0])
+
+    def record_broadcast(self, kind: str, msg_id: str, payload: str, now: float) -> None:
+        with self._tx():
+            self.db.execute("INSERT OR IGNORE INTO broadcasts VALUES (?, ?, ?, ?)",
+                            (kind, msg_id, payload, now))
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def _tx(self):
+        return _Transaction(self.db)
+
+    def _rate_ok(self, house: str, now: float) -> bool:
+        if house == HUB:
+            return True
+        recent = self._recent.setdefault(house, deque())
+        while recent and recent[0] < now - self.rate_window_s:
+            recent.popleft()
+        if len(recent) >= self.rate_max:
+            return False
+        recent.append(now)
+        return True
+
+    def write(self, batch: Batch) -> Written:
+        """Store one batch in one transaction."""
+        out = Written()
+        beats: dict[str, tuple[float, dict[str, Any]]] = {}  # only the latest beat per house
+        db = self.db
+        with self._tx():
+            for received, m in batch.messages:
+                d = m.data
+                kind = m.kind
+                if kind == "beat":
+                    beats[m.house] = (received, d)
+                    continue
+                out.changed = True
+                if kind == "status":
+                    if m.source == "hub":
+                        continue  # the hub's own status: it knows
+                    db.execute(
+                        "INSERT INTO houses (house, state, fw, boot, status_t, status_received) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(house) DO UPDATE SET "
+                        "state = excluded.state, fw = COALESCE(excluded.fw, fw), "
+                        "boot = COALESCE(excluded.boot, boot), status_t = excluded.status_t, "
+                        "status_received = excluded.status_received",
+                        (m.house, d["state"], d.get("fw"), d.get("boot"), d.get("t"), received))
+                elif kind == "alert":
+                    exists = db.execute("SELECT 1 FROM alerts WHERE id = ?", (d["id"],)).fetchone()
+                    if exists:
+                        out.duplicates += 1
+                        continue
+                    limited = not self._rate_ok(m.house, received)
+                    db.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (d["id"], m.house, d["type"], d["seq"], d["t"],
+                                int(d.get("drill", False)), int(limited), received))
+                    out.alerts += 1
+                    out.rate_limited += limited
+                    out.urgent = True
+                elif kind == "cancel":
+                    db.execute("INSERT OR IGNORE INTO cancels VALUES (?, ?, ?, ?, ?)",
+                               (d["id"], m.house, d["why"], d.get("t"), received))
+                    out.urgent = True
+                elif kind == "ack":
+                    db.execute("INSERT OR IGNORE INTO acks VALUES (?, ?, ?, ?)",
+                               (d["id"], m.house, d.get("t"), received))
+                    out.urgent = True
+                elif kind == "test":
+                    db.execute("INSERT OR IGNORE INTO tests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (d["id"], m.house, d["kind"], int(d["ok"]), _opt_int(d.get("siren")),
+                                _opt_int(d.get("buzzer")), d.get("t"), received))
+                    out.urgent = True
+                elif kind == "command":
+                    db.execute("INSERT OR IGNORE INTO broadcasts VALUES ('command', ?, ?, ?)",
+                               (d["id"], _compact(d), received))
+            if beats:
+                out.changed = True
+                db.executemany(
+                    "INSERT INTO houses (house, last_beat, up, rssi, outbox, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(house) DO UPDATE SET "
+                    "last_beat = excluded.last_beat, up = excluded.up, rssi = excluded.rssi, "
+                    "outbox = excluded.outbox, seq = excluded.seq",
+                    [(h, r, d["up"], d.get("rssi"), d["outbox"], d["seq"])
+                     for h, (r, d) in beats.items()])
+            if batch.rejects:
+                db.executemany(
+                    "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reason, house) "
+                    "DO UPDATE SET count = count + excluded.count, last = excluded.last, "
+                    "last_topic = excluded.last_topic",
+                    [(reason, house, n, first, last, topic)
+                     for (reason, house), (n, first, last, topic) in batch.rejects.items()])
+        return out
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def alert_state(self, alert_id: str) -> str | None:
+        """None for an unknown alert, else its status (see ``_status``)."""
+        row = self.db.execute(f"SELECT a.*, {_CANCEL_COLS} FROM alerts a WHERE id = ?",
+                              (alert_id,)).fetchone()
+        return None if row is None else _status(row, time.time(), ACTIVE_S)
+
+    def state(self, now: float, houses: list[str], stale_s: float,
+              active_s: float | None = None) -> dict[str, Any]:
+        """Everything the dashboard shows, as plain JSON-able data."""
+        active_s = ACTIVE_S if active_s is None else active_s
+        db = self.db
+        known: dict[str, dict[str, Any]] = {h: {"house": h, "state": "unknown"} for h in houses}
+        for row in db.execute("SELECT * FROM houses"):
+            h = dict(row)
+            h["state"] = h["state"] or "unknown"
+            known[row["house"]] = h
+        for h in known.values():
+            last = max(h.get("last_beat") or 0, h.get("status_received") or 0)
+            h["last_seen"] = last or None
+            h["stale"] = h["state"] == "online" and (now - last) > stale_s
+        alerts = [dict(r) | {"status": _status(r, now, active_s)} for r in db.execute(
+            f"SELECT a.*, {_CANCEL_COLS} FROM alerts a ORDER BY received DESC LIMIT 100")]
+        ids = [a["id"] for a in alerts]
+        acks: dict[str, list[str]] = {i: [] for i in ids}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for r in db.execute(f"SELECT id, house FROM acks WHERE id IN ({marks}) "
+                                "ORDER BY received", ids):
+                acks[r["id"]].append(r["house"])
+        for a in alerts:
+            a["drill"] = bool(a["drill"])
+            a["rate_limited"] = bool(a["rate_limited"])
+            a["acks"] = acks[a["id"]]
+            for k in ("cancel_why", "cancel_house"):
+                a.pop(k, None)
+        tests = [dict(r) for r in db.execute("SELECT * FROM tests ORDER BY received DESC LIMIT 100")]
+        for t in tests:
+            for k in ("ok", "siren", "buzzer"):
+                t[k] = None if t[k] is None else bool(t[k])
+        commands = []
+        for r in db.execute("SELECT b.id, b.payload, b.sent, COUNT(t.house) AS reports, "
+                            "SUM(t.ok) AS ok FROM broadcasts b LEFT JOIN tests t ON t.id = b.id "
+                            "WHERE b.kind = 'command' GROUP BY b.id ORDER BY b.sent DESC LIMIT 20"):
+            commands.append({"id": r["id"], "payload": r["payload"], "sent": r["sent"],
+                             "reports": r["reports"], "ok": r["ok"] or 0})
+        rejects = [dict(r) for r in db.execute(
+            "SELECT reason, house, count, first, last FROM rejects ORDER BY last DESC LIMIT 50")]
+        return {
+            "houses": sorted(known.values(), key=lambda h: _house_key(h["house"])),
+            "active": [a for a in alerts if a["status"] == "active"],
+            "history": alerts,
+            "tests": tests,
+            "commands": commands,
+            "rejects": rejects,
+        }
+
+    def count(self, table: str) -> int:
+        if table not in ("alerts", "cancels", "acks", "houses", "tests", "broadcasts", "rejects"):
+            raise ValueError(table)
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+# An alert nobody ended stops being "active" after this long (it stays in the history).
+ACTIVE_S = 12 * 3600
+
+# the first cancel of an alert, as two columns of an alerts query
+_CANCEL_COLS = ("(SELECT why FROM cancels c WHERE c.id = a.id ORDER BY received LIMIT 1) "
+                "AS cancel_why, (SELECT house FROM cancels c WHERE c.id = a.id "
+                "ORDER BY received LIMIT 1) AS cancel_house")
+
+
+def _status(row: Any, now: float, active_s: float) -> str:
+    """active, false_alarm (cancelled by its house), done (ended by the hub), rate_limited,
+    or expired (older than active_s, never ended)."""
+    if row["rate_limited"]:
+        return "rate_limited"
+    if row["cancel_why"] is not None:
+        return "false_alarm" if row["cancel_why"] == "false_alarm" else "done"
+    if now - row["received"] > active_s:
+        return "expired"
+    return "active"
+
+
+def _opt_int(v: bool | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def _compact(d: dict[str, Any]) -> str:
+    return json.dumps(d, separators=(",", ":"), sort_keys=True)
+
+
+def _house_key(house: str) -> tuple[str, int, str]:
+    """h2 before h10: the letters, then the number, then the rest."""
+    head = house.rstrip("0123456789")
+    digits = house[len(head):]
+    return (head, int(digits) if digits else -1, house)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
+        return False
