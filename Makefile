@@ -10,13 +10,14 @@ DEVICE  ?= blind_shoe
 BOARD   ?= esp32_devkitc
 RUNTIME ?= micropython
 
-.PHONY: help venv sim test lint typecheck check bench deploy clean
+.PHONY: help venv sim test lint typecheck check bench deploy kandig-demo clean
 
 help:
 	@echo "make sim      - run the shoe (DEVICE=$(DEVICE)) in the simulator on its built-in scenario"
 	@echo "make test     - lint, type checks, compile firmware with mpy-cross, all tests on both runtimes"
 	@echo "make bench    - benchmarks (memory, latency, bundle size); figures also go to docs/benchmarks.md"
 	@echo "make deploy   - build DEVICE for BOARD and deploy it (PORT=/dev/ttyUSB0, or a virtual board)"
+	@echo "make kandig-demo - broker, hub and HOUSES=5 virtual Kandig houses: one alarm's timeline, then the dashboard"
 	@echo "make lint     - ruff + the project lint (tools/kampung/lint.py)"
 	@echo "make typecheck- pyright: firmware against ESP32 stubs, host code against CPython"
 
@@ -47,6 +48,9 @@ test: $(STAMP) lint typecheck
 
 deploy: $(STAMP)
 	$(BIN)/kampung deploy $(DEVICE) --board $(BOARD) $(if $(PORT),--port $(PORT),)
+
+kandig-demo: $(STAMP)
+	$(BIN)/kampung hub demo --houses $(or $(HOUSES),5) $(if $(ONCE),--once,)
 
 bench: $(STAMP)
 	$(BIN)/kampung bench

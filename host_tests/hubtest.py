@@ -7,9 +7,7 @@ only the house units are stand-ins, publishing the payloads of docs/kandig-proto
 
 from __future__ import annotations
 
-import asyncio
 import http.cookiejar
-import io
 import json
 import re
 import sqlite3
@@ -25,6 +23,7 @@ import paho.mqtt.client as mqtt
 from broker import Broker, free_port, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kampung.hub import app as hub_app
 from kampung.hub import brokerconf
 from kampung.hub.app import Hub
 
@@ -141,24 +140,14 @@ class Client:
         self.client.loop_stop()
 
 
-class HubThread:
-    """The hub running in its own thread's event loop (the test thread stays synchronous)."""
+class HubThread(hub_app.HubThread):
+    """The hub in its own thread's event loop, on the neighbourhood's broker, with the helpers
+    the tests wait with (the test thread stays synchronous)."""
 
     def __init__(self, nb: Neighbourhood, db: Path, **kw):
         kw.setdefault("ketua_password", KETUA_PASSWORD)
-        self.hub = Hub(NET, "127.0.0.1", nb.port, "hub", nb.hub_password, db, "127.0.0.1", 0, **kw)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        if not self.hub.started.wait(15):
-            raise AssertionError(f"the hub did not start: {self.error!r}")
-
-    def _run(self):
-        try:
-            asyncio.run(self.hub.run())
-        except BaseException as e:  # shown by the test that waits for it
-            self.error = e
-            self.hub.started.set()
+        super().__init__(Hub(NET, "127.0.0.1", nb.port, "hub", nb.hub_password, db, "127.0.0.1", 0,
+                             **kw))
 
     @property
     def url(self) -> str:
@@ -182,21 +171,6 @@ class HubThread:
         except AssertionError as e:
             raise AssertionError(f"{e}\nstate: {json.dumps(box.get('s'))[:3000]}") from None
         return box["s"]
-
-    def stop(self):
-        self.hub.stop()
-        self.thread.join(15)
-        if self.thread.is_alive():
-            loop = self.hub._loop
-            stacks = []
-            if loop is not None:
-                for task in asyncio.all_tasks(loop):
-                    out = io.StringIO()
-                    task.print_stack(file=out)
-                    stacks.append(out.getvalue())
-            raise AssertionError("the hub did not stop within 15 s; its tasks:\n" + "\n".join(stacks))
-        if self.error is not None:
-            raise self.error
 
 
 def query(db: Path, sql: str, *args) -> list[tuple]:

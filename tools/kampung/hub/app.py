@@ -26,6 +26,7 @@ hub commits it within ``flush_s``; a hub killed in that window loses those messa
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -413,3 +414,39 @@ async def _cancel(tasks: list[asyncio.Task]) -> None:
     for task in tasks:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s task failed", task.get_name(), exc_info=task.exception())
+
+
+class HubThread:
+    """A hub running in its own thread's event loop, for callers that stay synchronous (the demo,
+    the benchmarks and the tests). ``stop()`` waits for it and raises what ended it early."""
+
+    def __init__(self, hub: Hub, timeout: float = 15):
+        self.hub = hub
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="kandig-hub", daemon=True)
+        self.thread.start()
+        if not hub.started.wait(timeout) or self.error is not None:
+            raise RuntimeError(f"the hub did not start: {self.error!r}")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.hub.run())
+        except BaseException as e:  # noqa: BLE001 - raised again by stop() or the start wait
+            self.error = e
+            self.hub.started.set()
+
+    def stop(self, timeout: float = 15) -> None:
+        self.hub.stop()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            loop = self.hub._loop
+            stacks = []
+            if loop is not None:
+                for task in asyncio.all_tasks(loop):
+                    out = io.StringIO()
+                    task.print_stack(file=out)
+                    stacks.append(out.getvalue())
+            raise RuntimeError(f"the hub did not stop within {timeout} s; its tasks:\n"
+                               + "\n".join(stacks))
+        if self.error is not None:
+            raise self.error

@@ -3,6 +3,7 @@
     kampung hub broker-config --net rt05-kramat --count 24 --out broker/
     mosquitto -c broker/mosquitto.conf
     kampung hub set-password --config hub.json
+    kampung hub demo                      # broker, hub and virtual houses on this machine
     kampung hub run --net rt05-kramat --broker 127.0.0.1:1883 --password-file broker/hub.password \\
         --db hub.db --config hub.json --http 0.0.0.0:8080
 
@@ -90,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("set-password", help=f"set the dashboard password of {auth.USER!r}")
     s.add_argument("--config", type=Path, default=Path("kandig-hub.json"))
     s.add_argument("--password-stdin", action="store_true", help="read it from standard input")
+
+    from kampung.hub import demo
+    demo.add_parser(sub)
     return p
 
 
@@ -100,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             return broker_config(args)
         if args.cmd == "set-password":
             return set_password(args)
+        if args.cmd == "demo":
+            from kampung.hub import demo
+            return demo.main(args)
         return run(args)
     except (ValueError, brokerconf.BrokerError, OSError) as e:
         print(f"kampung hub {args.cmd}: {e}", file=sys.stderr)
