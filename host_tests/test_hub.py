@@ -625,10 +625,10 @@ def test_hub_process_killed_is_announced_offline(nb, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_hub_process_keeps_up_with_575_messages_a_second(nb, tmp_path):
+def test_hub_process_stores_every_message_at_575_a_second(nb, tmp_path):
     """575 status/beat messages a second for 4 s (a neighbourhood sends far less: 575/s is
-    34,500 houses at the default beat_s 60): the hub must store them all using under half a
-    core."""
+    34,500 houses at the default beat_s 60): the hub stores every one. How much of a core that
+    takes is a benchmark figure (``make bench``, bench_kandig.hub_ingest), not asserted here."""
     hub = HubProcess(nb, tmp_path)
     proc = hub.proc
     pub = nb.house("hub", client_id="load")
@@ -657,7 +657,6 @@ def test_hub_process_keeps_up_with_575_messages_a_second(nb, tmp_path):
           f"{cpu / wall:.2f} core ({cpu / n * 1e6:.0f} us a message)")
     assert code == 0, out
     assert s["stats"]["rejected"] == 0 and len(s["houses"]) == houses, s["stats"]
-    assert cpu / wall < 0.5, f"{cpu / wall:.2f} of a core"
     assert query(tmp_path / "hub.db", "SELECT COUNT(*) FROM houses WHERE state = 'online'") == [(houses,)]
 
 

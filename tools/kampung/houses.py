@@ -193,7 +193,13 @@ class Neighbourhood:
                  broker_host: str = "127.0.0.1", runtime: str = "micropython",
                  config: dict | None = None, workdir: Path | None = None,
                  duration_ms: int = 3600 * 1000, heap_kb: int | None = None,
-                 roots: tuple[Path, Path] | None = None):
+                 roots: tuple[Path, Path] | None = None, direct: bool = False,
+                 extra: dict | None = None, parts: dict | None = None):
+        """``direct``: the houses connect straight to the broker, without an access point each
+        (no Wi-Fi loss to model; one relay thread per house would load the host when hundreds
+        of houses run, as the benchmarks do). ``extra``: more keys for the houses' sim spec
+        (for example ``heap_probe``). ``parts``: the scenario's part settings (docs/scenarios.md),
+        e.g. ``{"lcd": {"addr": None}}`` for houses without an LCD."""
         self.net = net
         self.broker = (broker_host, broker_port)
         self.passwords = passwords
@@ -202,6 +208,9 @@ class Neighbourhood:
         self.duration_ms = duration_ms
         self.heap_kb = heap_kb
         self.roots = roots
+        self.direct = direct
+        self.extra = extra or {}
+        self.parts = parts or {}
         self._tmp = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kampung-houses-")
@@ -220,13 +229,13 @@ class Neighbourhood:
     def start(self, name: str):
         """Start (or restart after ``kill``) one house; its flash folder is kept."""
         house = self.houses[name]
-        if house.ap is None:
+        if house.ap is None and not self.direct:
             house.ap = AccessPoint(self.broker)
         house.flash.mkdir(parents=True, exist_ok=True)
         house.control.write_text("")
         cfg = {"net": self.net, "house": name}
         cfg.update(self.config)
-        scenario = {"device": "kandig", "config": {"kandig": cfg}}
+        scenario = {"device": "kandig", "config": {"kandig": cfg}, "parts": self.parts}
         spec = build_spec(scenario, device="kandig", board="esp32_devkitc", trace=None,
                           flash=house.flash, out=house.events_path, duration_ms=self.duration_ms)
         secrets = {"wifi_ssid": "kampung-" + self.net, "wifi_password": "virtual-ap",
@@ -234,9 +243,10 @@ class Neighbourhood:
                    "mqtt_password": self.passwords.get(name, "")}
         (house.flash / "secrets.json").write_text(json.dumps(secrets))
         cfgfile = json.loads((house.flash / "config.json").read_text())
-        cfgfile["kandig"]["mqtt_port"] = house.ap.port
+        cfgfile["kandig"]["mqtt_port"] = house.ap.port if house.ap else self.broker[1]
         (house.flash / "config.json").write_text(json.dumps(cfgfile))
         spec.update({"realtime": True, "control": str(house.control), "log_pings": False})
+        spec.update(self.extra)
         spec_path = house.flash.parent / "spec.json"
         spec_path.write_text(json.dumps(spec))
         if house.events_path.exists():

@@ -14,7 +14,7 @@ task start its blocking measurement only when no edge is due.
 import asyncio
 import time
 
-SLICE_MS = 20  # the player wakes at least this often to pick up a new loop promptly
+SLICE_MS = 20  # while playing, the player wakes at least this often to pick up a new loop
 BUZZER = 1
 VIBRATION = 2
 BOTH = 3
@@ -68,12 +68,14 @@ class Player:
         self.pattern = self.loop
         self.step = 0
         self.next_edge_ms = None  # ticks_ms of the next output change, None = nothing due
+        self._wake = asyncio.Event()  # a pattern started: an idle player has edges to play
         self._start(self.loop, time.ticks_ms())
 
     def _start(self, pattern, now):
         self.pattern = pattern
         self.step = 0
         self._apply(now)
+        self._wake.set()
 
     def _apply(self, now):
         on, ms, freq = self.pattern[self.step]
@@ -117,6 +119,12 @@ class Player:
         return time.ticks_diff(self.next_edge_ms, now)
 
     async def run(self):
+        """Play edges on time. With no edge due (silence, or a step held for ever) the task
+        sleeps until a pattern starts, so an idle device does not wake every SLICE_MS."""
         while True:
             wait = self.tick(time.ticks_ms())
-            await asyncio.sleep_ms(SLICE_MS if wait is None or wait > SLICE_MS else wait)
+            if wait is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await asyncio.sleep_ms(SLICE_MS if wait > SLICE_MS else wait)

@@ -44,6 +44,7 @@ def _install_micropython():
     clock.real_us = vtime._rt.ticks_us  # the unix port's counter: period 2**62, no wrap
 
     def wait_io_event(self, dt):
+        _woken[0] = False
         if clock.realtime is not None:
             # dt counts from the asyncio view's whole ms
             stop = _real_stop((clock.us // 1000 + dt) * 1000 if dt >= 0 else -1)
@@ -64,13 +65,14 @@ def _install_micropython():
 
         def poll():
             original(self, 0)
-            return len(self.map) != waiting
+            return len(self.map) != waiting or _woken[0]
 
         original(self, 0)
         if len(self.map) == waiting:
             _advance_waiting(target, poll)
 
     core.IOQueue.wait_io_event = wait_io_event
+    asyncio.ThreadSafeFlag = _thread_safe_flag(asyncio)
 
 
 
@@ -92,7 +94,36 @@ def async_base():
 
 
 def _never():
-    return False
+    return _woken[0]
+
+
+# set by a virtual ThreadSafeFlag: a task woke, so an idle wait must stop advancing the clock
+_woken = [False]
+
+
+def _thread_safe_flag(asyncio):
+    """ThreadSafeFlag for the virtual board, on both runtimes. The virtual parts raise their
+    IRQs in the firmware's own thread (from clock alarms), so an Event does what the real flag
+    does; set() also ends the idle wait at once, as a real IRQ wakes the board. (MicroPython's
+    own flag is a poll()ed object: on the unix port an event loop holding one polls every 1 ms,
+    ~1000 wake-ups a second per idle house, which an ESP32's poll loop does not cost in Python.)"""
+
+    class ThreadSafeFlag:
+        def __init__(self):
+            self._event = asyncio.Event()
+
+        def set(self):
+            _woken[0] = True
+            self._event.set()
+
+        def clear(self):
+            self._event.clear()
+
+        async def wait(self):
+            await self._event.wait()
+            self._event.clear()
+
+    return ThreadSafeFlag
 
 
 def _real_stop(until_us):
@@ -130,7 +161,7 @@ def _install_cpython():
 
     clock.real_us = lambda: real_time.monotonic_ns() // 1000
 
-    woken = [False]
+    woken = _woken
 
     class VirtualSelector(selectors.DefaultSelector):
         def select(self, timeout=None):
@@ -194,26 +225,9 @@ def _install_cpython():
     async def wait_for_ms(aw, ms):
         return await asyncio.wait_for(aw, ms / 1000)
 
-    class ThreadSafeFlag:
-        """MicroPython's ThreadSafeFlag on CPython: set() from an IRQ wakes one waiter."""
-
-        def __init__(self):
-            self._event = asyncio.Event()
-
-        def set(self):
-            woken[0] = True
-            self._event.set()
-
-        def clear(self):
-            self._event.clear()
-
-        async def wait(self):
-            await self._event.wait()
-            self._event.clear()
-
     asyncio.sleep_ms = sleep_ms
     asyncio.wait_for_ms = wait_for_ms
-    asyncio.ThreadSafeFlag = ThreadSafeFlag
+    asyncio.ThreadSafeFlag = _thread_safe_flag(asyncio)
 
 
 def install():

@@ -49,7 +49,7 @@ def run(spec):
         board.emit("system", "realtime", "epoch_ms", time._rt.time_ns() // 1000000)
     parts = devices.wire(board, spec["device"], pins, spec.get("parts", {}))
     if spec.get("control"):
-        _watch_control(board, parts, spec["control"])
+        _watch_control(board, parts, spec["control"], spec.get("control_every_ms", 20))
     for item in spec.get("inputs", []):
         if "samples" in item:
             _compact_trace(item)
@@ -123,6 +123,13 @@ def _watch_control(board, parts, path, every_ms=20):
     done = [0]
 
     def poll():
+        try:  # one stat a poll; the file is opened only when it grew (hundreds of houses poll)
+            grown = os.stat(path)[6] > done[0]
+        except OSError:
+            grown = False
+        if not grown:
+            clock.after(every_ms * 1000, poll)
+            return
         try:
             with open(path) as f:
                 f.seek(done[0])
