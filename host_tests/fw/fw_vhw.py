@@ -7,18 +7,8 @@ import machine
 import network
 
 import fwhelp
-from fwhelp import check
+from fwhelp import check, raises
 from vhw import Reset, clock
-
-
-def raises(exc_type, fn, *words):
-    try:
-        fn()
-    except exc_type as e:
-        for w in words:
-            check(w in str(e), "%r not in %r" % (w, str(e)))
-        return e
-    raise AssertionError("%s not raised" % exc_type.__name__)
 
 
 def test_input_only_and_flash_pins():
@@ -222,8 +212,12 @@ def test_uart_bytes_take_wire_time_and_reach_the_peer():
     u = machine.UART(2, baudrate=9600, tx=17, rx=16, timeout=10)
     t0 = clock.us
     u.write(b"\x01\x03\x00")
+    # write() only queues, as on the ESP32; flush() waits until the bytes have left:
     # 3 bytes of 10 bits (start, 8 data, stop) at 9600 baud = 3.125 ms on the wire
+    check(clock.us == t0 and not u.txdone(), "write returns at once")
+    u.flush()
     check(clock.us - t0 == 3 * 10 * 1000000 // 9600, "wire time %d us" % (clock.us - t0))
+    check(u.txdone() and (u.tx_start, u.tx_end) == (t0, clock.us), (u.tx_start, u.tx_end))
     check(u.any() == 3, u.any())
     check(u.read(2) == b"\x00\x03" and u.read() == b"\x01", "answer in order")
     t1 = clock.us

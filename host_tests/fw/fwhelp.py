@@ -75,3 +75,14 @@ def check(cond, message):
     """assert with a message that shows the state (assert vanishes at -O; this does not)."""
     if not cond:
         raise AssertionError(message)
+
+
+def raises(exc_type, fn, *words):
+    """fn() must raise exc_type whose text holds every one of words; returns the exception."""
+    try:
+        fn()
+    except exc_type as e:
+        for w in words:
+            check(w in str(e), "%r not in %r" % (w, str(e)))
+        return e
+    raise AssertionError("%s not raised" % exc_type.__name__)

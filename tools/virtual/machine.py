@@ -412,6 +412,7 @@ class UART:
                  txbuf=256, rxbuf=256, timeout=0, timeout_char=0, invert=0, flow=0, rts=-1, cts=-1):
         self._id = id
         self._rx = bytearray()
+        self.tx_start = self.tx_end = clock.us  # the bytes last written are on the wire then
         self.init(baudrate, bits, parity, stop, tx=tx, rx=rx, timeout=timeout, timeout_char=timeout_char)
 
     def init(self, baudrate=115200, bits=8, parity=None, stop=1, *, tx=None, rx=None, txbuf=256,
@@ -435,8 +436,12 @@ class UART:
         self._rx.extend(data)
 
     def write(self, buf):
+        """Queue the bytes and return at once, as the ESP32 port does (its TX ring buffer): they
+        leave at the baud rate after what is still being sent; ``flush()`` waits for the last
+        stop bit. The peer is told now, with the time on the wire in tx_start/tx_end."""
         data = bytes(buf)
-        clock.advance(self._char_us(len(data)))
+        self.tx_start = self.tx_end if self.tx_end > clock.us else clock.us
+        self.tx_end = self.tx_start + self._char_us(len(data))
         peer = self._peer()
         if peer is not None:
             peer.uart_write(self, data, self._baud)
@@ -476,10 +481,12 @@ class UART:
         return self.read(None if idx < 0 else idx + 1)
 
     def flush(self):
-        return None
+        """Wait until every written byte has left (the ESP32 port blocks the same way)."""
+        if self.tx_end > clock.us:
+            clock.advance_to(self.tx_end)
 
     def txdone(self):
-        return True
+        return clock.us >= self.tx_end
 
     def sendbreak(self):
         return None
