@@ -1,0 +1,275 @@
+"""Akrubutan's pure logic: probe calibrations, Indonesian soil-test classes, confidence, advice.
+
+No machine, no time: readings and ages come in as numbers. Where every threshold comes from is
+in docs/akrubutan.md; the numbers here carry a short tag of their source.
+
+    cal = MoistureCal(dry_v=2.70, wet_v=1.15)       # capacitive v1.2 on an ESP32 at 11 dB
+    cal.percent(1.9)                                 # -> 51.6 (%), or raises ProbeFault
+    ph = PhCal.from_points([(6.86, 2.50), (4.01, 3.01)])   # buffers first 6.86, then 4.01/9.18
+    ph.ph(2.70)                                      # -> 5.76
+    ph_class(5.76)                                   # -> "agak_masam"
+"""
+
+NERNST_MV_25C = 59.16  # mV per pH unit at 25 C: 2.303 RT/F
+BUFFERS = (6.86, 4.01, 9.18)  # NIST-type phosphate, phthalate and borax buffers at 25 C
+
+
+class ProbeFault(ValueError):
+    """The reading cannot be soil: the probe is disconnected, shorted or stuck."""
+
+
+class CalError(ValueError):
+    """A calibration outside what a working probe gives: names what and by how much."""
+
+
+class MoistureCal:
+    """Two-point calibration of a capacitive (or resistive) moisture probe in volts.
+
+    ``dry_v`` is the probe in air, ``wet_v`` in water; either may be the higher one (capacitive
+    v1.2 probes read lower when wet, some modules higher). Readings between them map linearly to
+    0-100 % and a little beyond is clamped (soil drier than air does not exist); readings more
+    than ``margin`` of the span outside it are not soil: a disconnected signal wire floats to
+    the rail, a shorted one sits at 0 V."""
+
+    def __init__(self, dry_v, wet_v, margin=0.25):
+        if not (0 <= dry_v <= 3.3 and 0 <= wet_v <= 3.3):
+            raise CalError("moisture calibration: dry %.3f V / wet %.3f V outside 0-3.3 V" % (dry_v, wet_v))
+        if abs(dry_v - wet_v) < 0.3:
+            raise CalError("moisture calibration: dry %.3f V and wet %.3f V are %.0f mV apart; a "
+                           "working probe moves more than 300 mV from air to water (was it in "
+                           "water for the wet point?)" % (dry_v, wet_v, abs(dry_v - wet_v) * 1000))
+        self.dry_v = dry_v
+        self.wet_v = wet_v
+        self.margin = margin
+
+    def percent(self, v):
+        span = self.wet_v - self.dry_v  # negative for the usual capacitive probe
+        frac = (v - self.dry_v) / span
+        if frac < -self.margin or frac > 1 + self.margin:
+            raise ProbeFault("moisture probe reads %.2f V, outside its calibrated %.2f-%.2f V: "
+                             "probe disconnected or shorted" % (v, min(self.dry_v, self.wet_v),
+                                                                max(self.dry_v, self.wet_v)))
+        if frac < 0:
+            frac = 0.0
+        elif frac > 1:
+            frac = 1.0
+        return round(frac * 100, 1)
+
+
+class PhCal:
+    """pH from the analog module's volts: a line through the 6.86 buffer (the offset) and a
+    slope from 4.01 and/or 9.18 (acid and alkaline sides each get their own slope when both
+    were measured). ``gain``: volts at the module output per volt at the electrode (about 3
+    on PH-4502C-type boards; the sign is found from the buffers: modules differ in polarity).
+
+    Acceptance, for a healthy glass electrode: offset at pH 7 within 30 mV of the module's
+    ``zero_v`` (converted to electrode mV through ``gain``), slope 85-105 % of the Nernst slope
+    59.16 mV/pH at 25 C."""
+
+    def __init__(self, v686, acid=None, alkaline=None, zero_v=2.5, gain=3.0, temp_c=25.0):
+        self.v686 = v686
+        self.acid = acid  # volts at 4.01, or None
+        self.alkaline = alkaline  # volts at 9.18, or None
+        self.zero_v = zero_v
+        self.gain = gain
+        self.temp_c = temp_c
+        if acid is None and alkaline is None:
+            raise CalError("pH calibration needs 4.01 or 9.18 after 6.86")
+        self.slope_acid = (acid - v686) / (4.01 - 6.86) if acid is not None else None  # V/pH
+        self.slope_alk = (alkaline - v686) / (9.18 - 6.86) if alkaline is not None else None
+        for name, s in (("4.01", self.slope_acid), ("9.18", self.slope_alk)):
+            if s is None:
+                continue
+            pct = self.slope_pct(s)
+            if not 85 <= pct <= 105:
+                raise CalError("pH calibration: slope 6.86 -> %s is %.0f %% of the Nernst slope "
+                               "(%.1f mV/pH at the electrode; a good electrode gives 85-105 %%): "
+                               "old or dirty electrode, wrong buffer, or gain %.2f is not this "
+                               "module's" % (name, pct, abs(s) / abs(gain) * 1000, gain))
+        self.slope = self.slope_acid or self.slope_alk or 0.0  # V/pH for the offset (never 0 here)
+        if self.slope_acid is not None and self.slope_alk is not None and \
+                (self.slope_acid > 0) != (self.slope_alk > 0):
+            raise CalError("pH calibration: 4.01 and 9.18 lie on the same side of 6.86; a buffer "
+                           "was swapped or contaminated")
+        off = self.offset_mv()
+        if abs(off) > 30:
+            raise CalError("pH calibration: offset at pH 7 is %+.0f mV at the electrode (at most "
+                           "30 mV): clean or replace the electrode, or set the module's zero "
+                           "trimmer to %.2f V in 6.86" % (off, zero_v))
+
+    @classmethod
+    def from_points(cls, points, **kw):
+        """From (buffer pH, volts) in the order measured: 6.86 first, then 4.01 and/or 9.18."""
+        if not points or abs(points[0][0] - 6.86) > 0.05:
+            raise CalError("pH calibration starts with the 6.86 buffer (the offset), then 4.01 "
+                           "or 9.18 (the slope)")
+        acid = alk = None
+        for ph, v in points[1:]:
+            if abs(ph - 4.01) < 0.05:
+                acid = v
+            elif abs(ph - 9.18) < 0.05:
+                alk = v
+            else:
+                raise CalError("pH %.2f is not a calibration buffer (6.86, 4.01, 9.18)" % ph)
+        return cls(points[0][1], acid, alk, **kw)
+
+    def nernst_v(self):
+        """The Nernst slope at the calibration temperature, in module volts per pH."""
+        return NERNST_MV_25C * (273.15 + self.temp_c) / 298.15 / 1000 * abs(self.gain)
+
+    def slope_pct(self, s):
+        return abs(s) / self.nernst_v() * 100
+
+    def offset_mv(self):
+        """The electrode's offset at pH 7, in electrode mV (0 for a perfect electrode)."""
+        v7 = self.v686 + (7.0 - 6.86) * self.slope
+        return (v7 - self.zero_v) / abs(self.gain) * 1000
+
+    def ph(self, v, temp_c=None):
+        """pH of a reading (volts); ``temp_c`` of the sample corrects the slope (Nernst)."""
+        s = self.slope
+        if self.slope_alk is not None and (self.slope_acid is None or (v - self.v686) * self.slope_alk > 0):
+            s = self.slope_alk
+        if temp_c is not None:
+            s = s * (273.15 + temp_c) / (273.15 + self.temp_c)
+        return round(6.86 + (v - self.v686) / s, 2)
+
+    def to_json(self):
+        return {"v686": self.v686, "acid": self.acid, "alkaline": self.alkaline,
+                "zero_v": self.zero_v, "gain": self.gain, "temp_c": self.temp_c}
+
+    @classmethod
+    def from_json(cls, d):
+        return cls(d["v686"], d.get("acid"), d.get("alkaline"), d.get("zero_v", 2.5),
+                   d.get("gain", 3.0), d.get("temp_c", 25.0))
+
+
+# -- Indonesian assessment classes ------------------------------------------------------------
+# pH (H2O): Pusat Penelitian Tanah (1983), as tabulated in Balai Penelitian Tanah (2009),
+# Petunjuk Teknis Analisis Kimia Tanah, Tanaman, Air dan Pupuk, ed. 2 (docs/akrubutan.md).
+# sangat masam < 4.5; masam 4.5-5.5; agak masam 5.6-6.5; netral 6.6-7.5; agak alkalis
+# 7.6-8.5; alkalis > 8.5 (a value between two printed ranges, e.g. 5.55, takes the upper class)
+PH_CLASSES = ((5.5, "masam"), (6.5, "agak_masam"), (7.5, "netral"), (8.5, "agak_alkalis"))
+
+# N, P, K from the same criteria, converted to the probe's mg/kg and folded to three classes
+# (sangat rendah + rendah -> rendah, tinggi + sangat tinggi -> tinggi):
+# - N total 0.20 % / 0.50 %  -> 2000 / 5000 mg/kg (1 % = 10,000 mg/kg)
+# - P2O5 Bray-1 15 / 25 ppm  -> P 6.6 / 10.9 mg/kg (P = P2O5 x 0.4364)
+# - K-dd 0.3 / 0.5 cmol(+)/kg -> K 117 / 196 mg/kg (1 cmol(+) K = 391 mg)
+NPK_LIMITS = {"n": (2000, 5000), "p": (6.6, 10.9), "k": (117, 196)}
+
+
+def ph_class(ph):
+    if ph < 4.5:
+        return "sangat_masam"
+    for limit, name in PH_CLASSES:
+        if ph <= limit:
+            return name
+    return "alkalis"
+
+
+def npk_class(nutrient, mg_kg):
+    low, high = NPK_LIMITS[nutrient]
+    if mg_kg <= low:
+        return "rendah"
+    if mg_kg <= high:
+        return "sedang"
+    return "tinggi"
+
+
+# NPK probes' figures follow conductivity, which follows water: only in moist soil is the
+# probe's number comparable from one day to the next (field tests; calibration_points N01).
+NPK_MOISTURE_BAND = (20.0, 60.0)
+PH_CAL_MAX_DAYS = 30  # a glass electrode drifts: recalibrate monthly (buffer manufacturers)
+
+
+def confidence(readings, probe_type="rs485_npk", ph_cal_age_days=None,
+               ph_cal_max_days=PH_CAL_MAX_DAYS):
+    """A flag per value: "baik" (good), "indikatif" (usable with care) or "rendah" (not for a
+    decision), each with the reason."""
+    out = {}
+    m = readings.get("moisture")
+    if m is not None:
+        out["moisture"] = ("baik", "")
+    ph = readings.get("ph")
+    if ph is not None:
+        if ph_cal_age_days is None:
+            out["ph"] = ("rendah", "uncalibrated")
+        elif ph_cal_age_days > ph_cal_max_days:
+            out["ph"] = ("indikatif", "calibration_stale")
+        else:
+            out["ph"] = ("baik", "")
+    for k in ("n", "p", "k"):
+        if readings.get(k) is None:
+            continue
+        if probe_type == "rs485_npk":
+            if m is None or not NPK_MOISTURE_BAND[0] <= m <= NPK_MOISTURE_BAND[1]:
+                out[k] = ("rendah", "moisture_outside_band")
+            else:
+                out[k] = ("indikatif", "ec_based_probe")
+        else:
+            out[k] = ("baik", "")
+    return out
+
+
+# Crops grown around Magelang and the soil pH range each was recorded growing in: the pH span
+# of each crop's 100 rows in ../shared/data/soil/crop_ranges/Crop_recommendation.csv (rounded
+# outwards to 0.1). That file has no chili, shallot, tomato or cabbage, so neither has this
+# table: the settings' ``crops`` adds a crop with its range from an extension officer's source.
+CROPS = (("padi", 5.0, 7.9), ("jagung", 5.5, 7.0), ("kopi", 6.0, 7.5), ("pisang", 5.5, 6.5),
+         ("kacang hijau", 6.2, 7.2), ("pepaya", 6.5, 7.0), ("jeruk", 6.0, 8.0),
+         ("mangga", 4.5, 7.0), ("kelapa", 5.5, 6.5))
+
+
+def crops_for(ph, crops=CROPS):
+    return [c for c, lo, hi in crops if lo <= ph <= hi]
+
+
+def advice(readings, classes, conf):
+    """Short advice as text keys and arguments (texts.py renders them in the device's
+    language)."""
+    out = []
+    ph = readings.get("ph")
+    c = classes.get("ph")
+    if c in ("sangat_masam", "masam"):
+        out.append(("lime", ))
+    elif c in ("agak_alkalis", "alkalis"):
+        out.append(("acidify", ))
+    if ph is not None:
+        fits = crops_for(ph)
+        out.append(("crops", ", ".join(fits)) if fits else ("no_crops", ))
+    m = readings.get("moisture")
+    if m is not None and m < 20:
+        out.append(("dry", ))
+    if any(conf.get(k, ("",))[0] == "rendah" for k in ("n", "p", "k")):
+        out.append(("npk_unreliable", ))
+    elif any(k in classes for k in ("n", "p", "k")):
+        out.append(("npk_check", ))
+    if conf.get("ph", ("",))[0] != "baik" and ph is not None:
+        out.append(("ph_calibrate", ))
+    return out
+
+
+def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None):
+    """classes, confidence and advice for one reading set (values may be missing or None)."""
+    classes = {}
+    if readings.get("ph") is not None:
+        classes["ph"] = ph_class(readings["ph"])
+    for k in ("n", "p", "k"):
+        if readings.get(k) is not None:
+            classes[k] = npk_class(k, readings[k])
+    conf = confidence(readings, probe_type, ph_cal_age_days)
+    return classes, conf, advice(readings, classes, conf)
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    if not n:
+        return None
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def stable(values, tolerance):
+    """True when the last readings agree within ``tolerance`` (max - min)."""
+    return len(values) >= 3 and max(values) - min(values) <= tolerance
