@@ -1,6 +1,6 @@
 """The virtual hardware offers nothing a real ESP32 lacks: every fake name is in the stubs.
 
-The fakes (tools/virtual/{machine,network,esp32,time}.py) stand in for the ESP32 port's built-in
+The fakes (tools/virtual/{machine,network,esp32,time,onewire,_onewire}.py) stand in for the ESP32 port's built-in
 modules, so firmware that runs on them must also run on a board. This test reads both sides as
 text with ``ast`` (the fakes need the virtual board to import; the stubs are not importable) and
 checks, per public name of a fake:
@@ -41,6 +41,8 @@ STUB_FILES = {
     "network": "esp32_stubs/network.pyi",
     "esp32": "esp32_stubs/esp32.pyi",
     "time": "esp32_stubs/time.pyi",
+    "onewire": "esp32_stubs/onewire.pyi",
+    "_onewire": "esp32_stubs/_onewire.pyi",
 }
 # Names a fake defines that no board has, on purpose. Keep this tiny: every entry is a way for
 # firmware to pass in the simulator and fail on a board.

@@ -105,6 +105,7 @@ class Board:
         self.analog = {}  # gpio -> volts at the pin
         self.i2c_devices = {}  # (scl, sda) -> {addr: device}
         self.uart_peers = {}  # tx gpio -> part receiving what the board sends
+        self.onewire = {}  # gpio -> the 1-Wire devices on that pin
         self.out = out  # file-like: event log lines are written as they happen
         self.events = [] if out is None else None
         self.rtc_memory = b""
