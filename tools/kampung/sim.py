@@ -20,7 +20,8 @@ from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
 
 SCENARIOS = ROOT / "tools" / "kampung" / "scenarios"
 DEFAULT_SCENARIO = {"blind_shoe": SCENARIOS / "blind_shoe_walk.json", "kuword": SCENARIOS / "kuword_day.json",
-                    "kandig": SCENARIOS / "kandig_local.json"}
+                    "kandig": SCENARIOS / "kandig_local.json",
+                    "akrubutan": SCENARIOS / "akrubutan_field.json"}
 KNOWN_KEYS = {"device", "board", "config", "duration_ms", "start_ticks_ms", "parts", "inputs",
               "description", "log_pings", "files"}
 
@@ -44,6 +45,8 @@ def _is_int(v) -> bool:
 def _is_num(v) -> bool:
     return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
 
+
+_PROBE_VALUES = ("moisture", "temperature", "ec", "ph", "n", "p", "k")
 
 # What each kind of part accepts as an input: key -> (check, words for the valid values)
 _KEYS = "0123456789ABCD*#"
@@ -72,10 +75,27 @@ _INPUTS = {
             "count": (lambda v: _is_int(v) and 1 <= v <= 1000,
                       "how many (I2C writes that fail, or nibbles dropped), 1-1000")},
     "power": {"off_ms": (lambda v: _is_int(v) and 0 <= v <= 3600000, "ms without power, 0-3600000")},
+    "soil_moisture": {"volts": (lambda v: _is_num(v) and 0 <= v <= 3.3, "volts at the pin, 0-3.3"),
+                      "trace": (lambda v: isinstance(v, str) and v != "",
+                                "a moisture log (the 7-week pot format: time, raw 10-bit count)"),
+                      "every_ms": (lambda v: _is_int(v) and 1 <= v <= 3600000,
+                                   "ms of device time per row of the trace, 1-3600000")},
+    "ph": {"volts": (lambda v: _is_num(v) and 0 <= v <= 3.3, "volts at the pin, 0-3.3")},
+    "soil_probe": {"values": (lambda v: isinstance(v, dict) and all(
+                       k in _PROBE_VALUES and _is_num(x) for k, x in v.items()),
+                       f"an object of readings ({', '.join(_PROBE_VALUES)})"),
+                   "fault": (lambda v: v in ("drop", "corrupt", "stray", "slow", "off", "ok"),
+                             "'drop', 'corrupt', 'stray', 'slow', 'off' or 'ok'"),
+                   "count": (lambda v: _is_int(v) and 1 <= v <= 1000, "how many frames, 1-1000")},
+    "ds18b20": {"temp_c": (lambda v: _is_num(v) and -55 <= v <= 125, "degrees C from -55 to 125"),
+                "fault": (lambda v: v in ("unplugged", "parasite", "noise", "ok"),
+                          "'unplugged', 'parasite', 'noise' or 'ok'")},
 }
 _ACTIONS = {"sonar": ("trace", "cm", "fault", "temp_c"), "button": ("press_ms",),
             "battery": ("volts",), "wifi": ("state",), "keypad": ("keys", "hold", "release"),
-            "door_contact": ("state",), "tamper": ("state",), "lcd": ("fault",), "power": ("off_ms",)}
+            "door_contact": ("state",), "tamper": ("state",), "lcd": ("fault",), "power": ("off_ms",),
+            "soil_moisture": ("volts", "trace"), "ph": ("volts",), "soil_probe": ("values", "fault"),
+            "ds18b20": ("temp_c", "fault")}
 _PARTS = {"sonar": {"variant": (lambda v: v in ("hcsr04", "jsn_sr04t"), "'hcsr04' or 'jsn_sr04t'"),
                     "temp_c": _INPUTS["sonar"]["temp_c"], "cm": _CM,
                     "fault": _INPUTS["sonar"]["fault"]},
@@ -86,7 +106,17 @@ _PARTS = {"sonar": {"variant": (lambda v: v in ("hcsr04", "jsn_sr04t"), "'hcsr04
                      "diodes": (lambda v: isinstance(v, bool), "true or false")},
           "lcd": {"addr": (lambda v: v is None or v in (0x27, 0x3F), "39 (0x27), 63 (0x3F) or null (no LCD)")},
           "door_contact": {"closed": (lambda v: isinstance(v, bool), "true or false")},
-          "tamper": {"closed": (lambda v: isinstance(v, bool), "true or false")}}
+          "tamper": {"closed": (lambda v: isinstance(v, bool), "true or false")},
+          "soil_moisture": {"volts": _INPUTS["soil_moisture"]["volts"]},
+          "ph": {"volts": _INPUTS["ph"]["volts"]},
+          "soil_probe": {"family": (lambda v: v in ("jxct", "renke"), "'jxct' or 'renke'"),
+                         "addr": (lambda v: _is_int(v) and 1 <= v <= 247, "an address 1-247"),
+                         "baud": (lambda v: v in (2400, 4800, 9600), "2400, 4800 or 9600"),
+                         "fitted": (lambda v: isinstance(v, bool), "true or false"),
+                         "values": _INPUTS["soil_probe"]["values"]},
+          "ds18b20": {"temp_c": _INPUTS["ds18b20"]["temp_c"],
+                      "fitted": (lambda v: isinstance(v, bool), "true or false")},
+          "oled": {"addr": (lambda v: v is None or v in (0x3C, 0x3D), "60 (0x3C), 61 (0x3D) or null (no OLED)")}}
 
 
 def part_kind(name: str) -> str:
@@ -164,6 +194,36 @@ def load_scenario(path: Path) -> dict:
     return data
 
 
+# The 7-week pot log (../shared/data/soil/moisture_pot_7weeks) is raw 10-bit counts of a 5 V
+# Arduino whose author calibrated 680 in air and 360 in water. Replayed through the virtual
+# capacitive probe, a count keeps its place between those two and becomes the ESP32 volts of
+# the same place between the default calibration (2.70 V dry, 1.15 V wet; calibration_points
+# C05/C06): the soil's story is kept, the electrical scale is the ESP32's.
+POT_AIR, POT_WATER = 680, 360
+ESP_DRY_V, ESP_WET_V = 2.70, 1.15
+
+
+def moisture_trace(path: Path, where: str) -> list[float]:
+    """Volts at the ESP32 pin, one per row of a pot-format log (time, raw count[, fraction])."""
+    if not path.is_file():
+        raise ScenarioError(f"{where}: moisture trace {path} not found (paths in a scenario are "
+                            "relative to the scenario file)")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        cols = line.split(",")
+        try:
+            raw = float(cols[1])
+        except (IndexError, ValueError):
+            raise ScenarioError(f"{path}:{n}: expected 'time,raw count[,fraction]', got {line[:60]!r}") from None
+        frac = (raw - POT_AIR) / (POT_WATER - POT_AIR)
+        out.append(round(ESP_DRY_V + frac * (ESP_WET_V - ESP_DRY_V), 4))
+    if not out:
+        raise ScenarioError(f"{path}: no rows")
+    return out
+
+
 def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | None,
                flash: Path, out: Path, duration_ms: int | None = None,
                problems: list[str] | None = None) -> dict:
@@ -182,6 +242,10 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
     available |= {"power"}
     available |= {"keypad"} if "keypad_row1" in pins else set()
     available |= {r for r in ("lcd", "door_contact", "tamper") if r in pins or r + "_scl" in pins}
+    available |= {r for r in ("soil_moisture", "ph") if r in pins}
+    available |= {"soil_probe"} if "rs485_tx" in pins else set()
+    available |= {"ds18b20"} if "onewire" in pins else set()
+    available |= {"oled"} if "oled_scl" in pins else set()
     where = scenario.get("_source", "scenario")
     for i, item in enumerate(inputs):
         if item["part"] not in available:
@@ -195,6 +259,13 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
                                 f"its parts: {', '.join(sorted(available))}")
     end_ms = 0
     for item in inputs:
+        if "trace" in item and item["part"] == "soil_moisture":
+            tpath = Path(item["trace"])
+            if not tpath.is_absolute() and "_dir" in scenario:
+                tpath = Path(scenario["_dir"]) / tpath
+            item["_trace"] = moisture_trace(tpath, scenario.get("_source", "scenario"))
+            item["trace"] = tpath.name
+            continue
         if "trace" in item:
             tpath = Path(item["trace"])
             if not tpath.is_absolute() and "_dir" in scenario and tpath != trace:

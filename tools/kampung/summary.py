@@ -1,7 +1,8 @@
 """A readable account of an event log for people: ``kampung sim`` prints it.
 
-The JSON-lines log has every edge (a shoe makes thousands). Here repeated pulses on a PWM output
-become one line ("beeps 60 ms every 450 ms at 2700 Hz, 12 times"), sonar readings are shown
+The JSON-lines log has every edge (a shoe makes thousands). Here repeated pulses on a PWM output,
+or on a digital output that toggles often, become one line ("beeps 60 ms every 450 ms at 2700
+Hz, 12 times"), an OLED shows its text, sonar readings are shown
 when the distance changes noticeably, and everything else (inputs, console lines, exceptions,
 resets) is printed in full.
 """
@@ -85,8 +86,23 @@ def render(events: list[dict]) -> list[str]:
             rows.append((t, 1 + n, part, text))
     for t, text in sonar_lines(events):
         rows.append((t, 0, "sonar", text))
+    # a digital output that toggles often (a siren beating its code, an RS485 direction pin) is
+    # folded like a PWM output: 1 = on
+    counts: dict[str, int] = {}
     for e in events:
-        if e["kind"] in ("pwm", "ping"):
+        if e["kind"] == "pin":
+            counts[e["part"]] = counts.get(e["part"], 0) + 1
+    busy = sorted(p for p, n in counts.items() if n > 12)
+    as_pwm = [{"t_ms": e["t_ms"], "part": e["part"], "kind": "pwm", "duty": e["value"], "freq": 0}
+              for e in events if e["kind"] == "pin" and e["part"] in busy]
+    for n, part in enumerate(busy):
+        for t, text in pwm_lines(as_pwm, part):
+            rows.append((t, 1 + len(pwm_parts) + n, part, text.replace(" at 0 Hz", "").replace(" (0 Hz)", "")))
+    for e in events:
+        if e["kind"] in ("pwm", "ping") or (e["kind"] == "pin" and e["part"] in busy):
+            continue
+        if e["kind"] == "oled":  # the picture itself is in the JSON log (ram) for --png
+            rows.append((e["t_ms"], -1, e["part"], "shows: " + " | ".join(x for x in e["text"] if x)))
             continue
         extra = {k: v for k, v in e.items() if k not in FIELDS_HIDDEN}
         text = ", ".join(f"{k}={v}" for k, v in extra.items())

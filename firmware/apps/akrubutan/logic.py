@@ -184,9 +184,10 @@ PH_CAL_MAX_DAYS = 30  # a glass electrode drifts: recalibrate monthly (buffer ma
 
 
 def confidence(readings, probe_type="rs485_npk", ph_cal_age_days=None,
-               ph_cal_max_days=PH_CAL_MAX_DAYS):
+               ph_cal_max_days=PH_CAL_MAX_DAYS, npk_moisture=None):
     """A flag per value: "baik" (good), "indikatif" (usable with care) or "rendah" (not for a
-    decision), each with the reason."""
+    decision), each with the reason. ``npk_moisture``: the water content where the NPK probe
+    sits (its own moisture reading), when it differs from ``readings["moisture"]``."""
     out = {}
     m = readings.get("moisture")
     if m is not None:
@@ -199,11 +200,12 @@ def confidence(readings, probe_type="rs485_npk", ph_cal_age_days=None,
             out["ph"] = ("indikatif", "calibration_stale")
         else:
             out["ph"] = ("baik", "")
+    wet = m if npk_moisture is None else npk_moisture
     for k in ("n", "p", "k"):
         if readings.get(k) is None:
             continue
         if probe_type == "rs485_npk":
-            if m is None or not NPK_MOISTURE_BAND[0] <= m <= NPK_MOISTURE_BAND[1]:
+            if wet is None or not NPK_MOISTURE_BAND[0] <= wet <= NPK_MOISTURE_BAND[1]:
                 out[k] = ("rendah", "moisture_outside_band")
             else:
                 out[k] = ("indikatif", "ec_based_probe")
@@ -225,7 +227,7 @@ def crops_for(ph, crops=CROPS):
     return [c for c, lo, hi in crops if lo <= ph <= hi]
 
 
-def advice(readings, classes, conf):
+def advice(readings, classes, conf, crops=CROPS):
     """Short advice as text keys and arguments (texts.py renders them in the device's
     language)."""
     out = []
@@ -236,7 +238,7 @@ def advice(readings, classes, conf):
     elif c in ("agak_alkalis", "alkalis"):
         out.append(("acidify", ))
     if ph is not None:
-        fits = crops_for(ph)
+        fits = crops_for(ph, crops)
         out.append(("crops", ", ".join(fits)) if fits else ("no_crops", ))
     m = readings.get("moisture")
     if m is not None and m < 20:
@@ -250,7 +252,8 @@ def advice(readings, classes, conf):
     return out
 
 
-def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None):
+def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None, npk_moisture=None,
+           crops=CROPS, ph_cal_max_days=PH_CAL_MAX_DAYS):
     """classes, confidence and advice for one reading set (values may be missing or None)."""
     classes = {}
     if readings.get("ph") is not None:
@@ -258,8 +261,8 @@ def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None):
     for k in ("n", "p", "k"):
         if readings.get(k) is not None:
             classes[k] = npk_class(k, readings[k])
-    conf = confidence(readings, probe_type, ph_cal_age_days)
-    return classes, conf, advice(readings, classes, conf)
+    conf = confidence(readings, probe_type, ph_cal_age_days, ph_cal_max_days, npk_moisture)
+    return classes, conf, advice(readings, classes, conf, crops)
 
 
 def median(values):

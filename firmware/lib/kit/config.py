@@ -71,6 +71,15 @@ def problem(rule, v):
         if kind == "types":
             return "an object of 1 to 12 alert names (letters, digits, '-', '_') to strikes 0-9"
         return "an object of board roles to alert names"
+    if kind == "crops":
+        ok = isinstance(v, list) and len(v) <= 20
+        for c in v if ok else ():
+            if not (isinstance(c, list) and len(c) == 3 and isinstance(c[0], str) and 0 < len(c[0]) <= 20
+                    and _num(c[1], False) and _num(c[2], False) and 0 <= c[1] < c[2] <= 14):
+                ok = False
+        if ok:
+            return None
+        return "a list of up to 20 [name, lowest pH, highest pH], e.g. [[\"cabai\", 6.0, 7.0]]"
     raise ValueError("unknown rule %r" % (kind,))
 
 

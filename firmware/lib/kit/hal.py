@@ -51,7 +51,32 @@ class Hal:
         return machine.I2C(0, scl=machine.Pin(self.gpio(prefix + "_scl")),
                            sda=machine.Pin(self.gpio(prefix + "_sda")), freq=freq)
 
+    def uart(self, prefix, baudrate=9600, uart_id=2):
+        """The UART on roles ``<prefix>_tx`` and ``<prefix>_rx`` (UART 2: UART 0 is the USB
+        console, UART 1's default pins are the flash's)."""
+        return machine.UART(uart_id, baudrate=baudrate, tx=self.gpio(prefix + "_tx"),
+                            rx=self.gpio(prefix + "_rx"))
+
+    def onewire(self, role):
+        """A 1-Wire bus on ``role`` (open drain; an external 4.7 kOhm pull-up to 3.3 V)."""
+        import onewire
+
+        return onewire.OneWire(machine.Pin(self.gpio(role)))
+
     # -- board-level services for kit.boot (machine stays behind this module) -----------------
+    DEEPSLEEP_RESET = machine.DEEPSLEEP_RESET
+
+    def rtc_memory(self, data=None):
+        """The RTC's slow memory: kept through deep sleep, lost when the power goes."""
+        rtc = machine.RTC()
+        if data is None:
+            return rtc.memory()
+        rtc.memory(data)
+        return None
+
+    def deepsleep(self, ms):
+        machine.deepsleep(ms)
+
     WDT_RESET = machine.WDT_RESET
 
     def reset_cause(self):

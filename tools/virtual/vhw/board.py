@@ -44,6 +44,8 @@ def fmt(value):
         return text + "0" if text.endswith(".") else text
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join([fmt(v) for v in value]) + "]"
+    if isinstance(value, dict):  # keys sorted: MicroPython's dicts keep no insertion order
+        return "{" + ", ".join([json.dumps(k) + ": " + fmt(value[k]) for k in sorted(value)]) + "}"
     return json.dumps(value)
 
 

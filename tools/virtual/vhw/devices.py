@@ -1,9 +1,12 @@
 """Which virtual parts each device's board roles are wired to, and how scenario inputs reach them."""
 
+from vhw.parts.ds18b20 import DS18B20
 from vhw.parts.hcsr04 import HCSR04
 from vhw.parts.hd44780 import LCD
 from vhw.parts.keypad import Keypad
-from vhw.parts.simple import Battery, Button, Switch
+from vhw.parts.simple import Analog, Battery, Button, Switch
+from vhw.parts.soil_probe import SoilProbe
+from vhw.parts.ssd1306 import OLED
 
 
 def wire(board, device, pins, parts_cfg):
@@ -37,6 +40,26 @@ def wire(board, device, pins, parts_cfg):
         # a charged supply for the device: a 1S Li-ion cell (shoe), four AA cells (the lock)
         full = 6.0 if device == "kuword" else 4.0
         made["battery"] = Battery(board, pins["battery"], cfg.get("volts", full), cfg.get("divider", 2.0))
+    for role in ("soil_moisture", "ph"):
+        if role in pins:
+            cfg = parts_cfg.get(role, {})
+            made[role] = Analog(board, pins[role], role, cfg.get("volts", 2.70 if role == "soil_moisture" else 2.5))
+    if "rs485_tx" in pins and "rs485_rx" in pins:
+        cfg = parts_cfg.get("soil_probe", {})
+        if cfg.get("fitted", True):
+            probe = SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins.get("rs485_de"),
+                              family=cfg.get("family", "jxct"), addr=cfg.get("addr", 1),
+                              baud=cfg.get("baud"))
+            probe.set(**cfg.get("values", {}))
+            made["soil_probe"] = probe
+    if "onewire" in pins:
+        cfg = parts_cfg.get("ds18b20", {})
+        if cfg.get("fitted", True):
+            made["ds18b20"] = DS18B20(board, pins["onewire"], temp_c=cfg.get("temp_c", 25.0))
+    if "oled_scl" in pins and "oled_sda" in pins:
+        cfg = parts_cfg.get("oled", {})
+        if cfg.get("addr", 0x3C) is not None:
+            made["oled"] = OLED(board, pins["oled_scl"], pins["oled_sda"], addr=cfg.get("addr", 0x3C))
     return made
 
 
@@ -87,6 +110,37 @@ def apply(board, parts, item):
             part.release(item["release"])
     elif isinstance(part, Switch):
         part.set(item["state"] == "closed")
+    elif isinstance(part, Analog):
+        if "trace" in item:
+            part.play(item["_trace"], item.get("every_ms", 1000))
+        else:
+            part.set_volts(item["volts"])
+    elif isinstance(part, SoilProbe):
+        if "values" in item:
+            part.set(**item["values"])
+        else:
+            fault, n = item["fault"], item.get("count", 1)
+            if fault == "drop":
+                part.drop += n
+            elif fault == "corrupt":
+                part.corrupt += n
+            elif fault == "stray":
+                part.stray = True
+            elif fault == "slow":
+                part.delay_ms = 1000
+            elif fault == "off":
+                part.powered = False
+            else:
+                part.powered, part.stray, part.delay_ms = True, False, 0
+    elif isinstance(part, DS18B20):
+        if "temp_c" in item:
+            part.set(item["temp_c"])
+        else:
+            fault = item["fault"]
+            part.present = fault != "unplugged"
+            part.parasite_fails = fault == "parasite"
+            if fault == "noise":
+                part.noise += 1
     elif isinstance(part, LCD):
         fault = item["fault"]
         if fault == "drop_nibble":

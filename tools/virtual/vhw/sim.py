@@ -198,7 +198,7 @@ def _input_applier(board, parts, item):
     def apply():
         fields = []
         for key in ("trace", "cm", "fault", "volts", "press_ms", "state", "temp_c", "keys", "hold",
-                    "release", "off_ms"):
+                    "release", "off_ms", "values", "count"):
             if key in item:
                 fields.append(key)
                 fields.append(_masked(item[key]) if key in ("keys", "hold", "release") else item[key])

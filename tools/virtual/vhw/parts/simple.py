@@ -56,6 +56,36 @@ class Battery:
         self.board.analog[self.gpio] = volts / self.divider
 
 
+class Analog:
+    """A sensor with an analog output on an ADC pin (a capacitive moisture probe, a pH module):
+    the volts at the pin, set by a test or scenario, or played from a list of volts, one every
+    ``every_ms`` of device time (a recorded log)."""
+
+    def __init__(self, board, gpio, name, volts=0.0):
+        self.board = board
+        self.gpio = gpio
+        self.name = name
+        board.attach(name, self)
+        self.set_volts(volts)
+
+    def set_volts(self, volts):
+        self.volts = volts
+        self.board.analog[self.gpio] = volts
+
+    def play(self, volts_list, every_ms):
+        self._trace = volts_list
+        self._i = 0
+        self._every_us = every_ms * 1000
+        self._next()
+
+    def _next(self):
+        if self._i >= len(self._trace):
+            return
+        self.set_volts(self._trace[self._i])
+        self._i += 1
+        clock.after(self._every_us, self._next)
+
+
 class Switch:
     """A switch from the pin to GND that stays where it is put: a door's reed contact (closed =
     door shut) or a case tamper switch (closed = case shut). Closed reads 0 (the pin's pull-up

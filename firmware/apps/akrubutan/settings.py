@@ -1,0 +1,54 @@
+"""Akrubutan's settings: defaults, allowed values and where the defaults come from.
+
+Change them in ``config.json`` on the board inside the device's section, for example
+``{"device": "akrubutan", "akrubutan": {"probe": "renke", "moisture_dry_v": 2.73}}``.
+
+- moisture_dry_v 2.70 / moisture_wet_v 1.15: a capacitive v1.2 probe on an ESP32 at 11 dB, in
+  air and in water (calibration_points C03-C06: 2.70-2.73 V dry, 1.07-1.20 V wet). Measure your
+  own probe: hold it in air, then in a glass of water up to the line, and read the console.
+- ph_zero_v 2.5 / ph_gain 3.0: a PH-4502C-type module trimmed to 2.5 V at pH 7, amplifying the
+  electrode about 3 times (its ~59 mV/pH becomes ~0.18 V/pH). The pH calibration (a long press:
+  6.86, then 4.01 or 9.18) is kept in ph_cal.json and is due again after ph_cal_max_days.
+- probe "auto": search the RS485 bus at boot for a JXCT- or Renke-style probe (address 1-16,
+  9600/4800/2400 baud); "jxct"/"renke" with probe_addr and probe_baud (0 = the family's
+  default) skip the search; "none": no RS485 probe fitted.
+- measure_s 20, sample_ms 1000: a measurement samples for up to 20 s and stops early once the
+  last 5 samples agree (the probes settle within 10 s: T90 < 10 s in the JXCT manual).
+- log_max_bytes 16384: soil.csv rotates to soil.csv.1 past this (two files, ~300 rows each).
+- sleep_min 0: 0 measures on the button; N > 0 is field logging: wake every N minutes from
+  deep sleep, measure, log, sleep again.
+- crops: more crops for the advice, as [name, lowest pH, highest pH], e.g.
+  [["cabai", 6.0, 7.0]] from your extension officer's table.
+"""
+
+SCHEMA = {
+    "lang": ("id", ("choice", "id", "en")),
+    "moisture_dry_v": (2.70, ("num", 0.0, 3.3)),
+    "moisture_wet_v": (1.15, ("num", 0.0, 3.3)),
+    "ph_zero_v": (2.5, ("num", 0.0, 3.3)),
+    "ph_gain": (3.0, ("num", -20.0, 20.0)),
+    "ph_cal_max_days": (30, ("int", 1, 365)),
+    "probe": ("auto", ("choice", "auto", "jxct", "renke", "none")),
+    "probe_addr": (1, ("int", 1, 247)),
+    "probe_baud": (0, ("choice", 0, 2400, 4800, 9600)),
+    "measure_s": (20, ("int", 3, 120)),
+    "sample_ms": (1000, ("int", 200, 5000)),
+    "log_max_bytes": (16384, ("int", 1024, 262144)),
+    "sleep_min": (0, ("int", 0, 1440)),
+    "crops": ([], ("crops",)),
+    "watchdog_s": (10, ("int", 0, 60)),
+}
+
+
+def check(s, source):
+    """Rules the field rules cannot say (ConfigError names the file and field)."""
+    from kit.config import ConfigError
+
+    if abs(s["moisture_dry_v"] - s["moisture_wet_v"]) < 0.3:
+        raise ConfigError("%s: fields 'moisture_dry_v' %.2f and 'moisture_wet_v' %.2f must be at "
+                          "least 0.3 V apart (air and water readings of the probe)"
+                          % (source, s["moisture_dry_v"], s["moisture_wet_v"]))
+    if abs(s["ph_gain"]) < 0.5:
+        raise ConfigError("%s: field 'ph_gain' %r: the module's gain is 0.5-20 (either sign)"
+                          % (source, s["ph_gain"]))
+    return s
