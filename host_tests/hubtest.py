@@ -7,6 +7,7 @@ only the house units are stand-ins, publishing the payloads of docs/kandig-proto
 
 from __future__ import annotations
 
+import asyncio
 import http.cookiejar
 import json
 import re
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,32 @@ def status(house: str, state: str) -> str:
 
 def beat(house: str, up: int = 60, seq: int = 0) -> str:
     return json.dumps({"v": 1, "house": house, "up": up, "rssi": -61, "outbox": 0, "seq": seq})
+
+
+def report(house: str, cmd_id: str, ok: bool, kind: str = "selftest") -> str:
+    """A house's answer to a self-test or drill command, as the firmware sends it."""
+    return json.dumps({"v": 1, "house": house, "kind": kind, "id": cmd_id, "ok": ok,
+                       "outbox": 0, "t": 0})
+
+
+# Western Indonesia Time (UTC+7, no summer time): the schedule's tests do not depend on the
+# time zone of the machine that runs them
+WIB = timezone(timedelta(hours=7))
+
+
+def wib(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> float:
+    """Unix time of a WIB wall-clock time."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=WIB).timestamp()
+
+
+class Clock:
+    """The hub's clock in a test: stands still until the test moves it."""
+
+    def __init__(self, t: float):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
 
 
 class Neighbourhood:
@@ -146,6 +174,8 @@ class HubThread(hub_app.HubThread):
 
     def __init__(self, nb: Neighbourhood, db: Path, **kw):
         kw.setdefault("ketua_password", KETUA_PASSWORD)
+        # no daily self-test unless a test asks for one: a run that spans 03:00 stays the same
+        kw.setdefault("selftest_at", None)
         super().__init__(Hub(NET, "127.0.0.1", nb.port, "hub", nb.hub_password, db, "127.0.0.1", 0,
                              **kw))
 
@@ -155,6 +185,12 @@ class HubThread(hub_app.HubThread):
 
     def wait_connected(self, timeout: float = 15):
         wait_for(lambda: self.hub.connected, timeout, what="hub connected to the broker")
+
+    def step(self, timeout: float = 15):
+        """One step of the self-test schedule on the hub's loop, done when this returns."""
+        loop = self.hub._loop
+        assert loop is not None, "the hub is not running"
+        asyncio.run_coroutine_threadsafe(self.hub.schedule_step(), loop).result(timeout)
 
     def state(self) -> dict:
         with urllib.request.urlopen(self.url + "/api/state", timeout=10) as r:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ from broker import MOSQUITTO, PASSWD, free_port, wait_for
 from hubtest import (
     HOUSES,
     NET,
+    WIB,
     Client,
+    Clock,
     HubThread,
     Neighbourhood,
     Web,
@@ -29,11 +32,14 @@ from hubtest import (
     alert,
     beat,
     query,
+    report,
     status,
     topic,
+    wib,
 )
 
-from kampung.hub import auth, brokerconf, protocol
+from kampung.hub import auth, brokerconf, cli, protocol, schedule
+from kampung.hub.app import Hub
 
 KAMPUNG = str(Path(sys.executable).parent / "kampung")
 
@@ -570,6 +576,226 @@ def test_set_password_and_private_dashboard(nb, tmp_path):
         assert web.request("/api/state")[0] == 200
     finally:
         h.stop()
+
+
+# -- the daily silent self-test, and the reports of self-tests and drills ----------------------
+
+def test_selftest_schedule_rules():
+    """When the daily self-test is due (schedule.Daily): pure logic, no broker, no clock."""
+    d = schedule.Daily((3, 0), WIB)
+    assert d.today(wib(2026, 5, 12, 14)) == ("2026-05-12", wib(2026, 5, 12, 3))
+    armed = wib(2026, 5, 1, 12)  # the hub has run with a schedule for weeks
+    assert d.due(wib(2026, 5, 12, 2, 59, 59), "2026-05-11", armed) is None
+    assert d.due(wib(2026, 5, 12, 3), "2026-05-11", armed) == "2026-05-12"
+    assert d.due(wib(2026, 5, 12, 23, 59), "2026-05-11", armed) == "2026-05-12", \
+        "a hub down at 03:00 sends the day's test when it is back, the same day"
+    assert d.due(wib(2026, 5, 12, 3, 1), "2026-05-12", armed) is None, "once a day"
+    assert d.due(wib(2026, 5, 13, 1), "2026-05-11", armed) is None, \
+        "the 12th's missed test is not made up on the 13th, two hours before the 13th's"
+    fresh = wib(2026, 5, 12, 10)  # installed at 10:00: the first test is tomorrow's
+    assert d.due(fresh, None, fresh) is None
+    assert d.next_at(fresh, None, fresh) == wib(2026, 5, 13, 3)
+    assert d.next_at(wib(2026, 5, 12, 1), "2026-05-11", armed) == wib(2026, 5, 12, 3)
+    assert d.next_at(wib(2026, 5, 12, 4), "2026-05-12", armed) == wib(2026, 5, 13, 3)
+    # a hub whose machine keeps UTC, for a neighbourhood on WIB: 03:00 WIB is 20:00 UTC
+    assert datetime.fromtimestamp(wib(2026, 5, 12, 3), timezone.utc).hour == 20
+    assert schedule.judge(["h10", "h2", "h3"], {"h2": True, "h3": False, "h9": True}) == \
+        {"ok": ["h2", "h9"], "failing": ["h3"], "silent": ["h10"]}
+
+
+@pytest.mark.parametrize("value", ["25:00", "24:00", "03:60", "3pm", "0300", "03:00:00", "", "of"])
+def test_selftest_at_option_is_checked(value, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "--net", NET, "--db", str(tmp_path / "hub.db"), "--selftest-at", value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert f"argument --selftest-at: {value!r} is not a time of day: use HH:MM on the 24-hour " \
+        "clock, 00:00-23:59 (for example 03:00), or off" in err, err
+    assert not (tmp_path / "hub.db").exists(), "stopped before the hub started"
+    with pytest.raises(ValueError, match="--selftest-at: .* use HH:MM"):
+        Hub(NET, "127.0.0.1", 1883, "hub", "pw", tmp_path / "hub.db", selftest_at=value)
+
+
+def test_selftest_at_option_values(tmp_path):
+    p = cli.parser()
+    assert p.parse_args(["run", "--net", NET]).selftest_at == "03:00", "on by default, at 03:00"
+    for text, at in [("03:00", (3, 0)), ("21:30", (21, 30)), ("7:05", (7, 5)), ("off", None),
+                     ("OFF", None)]:
+        args = p.parse_args(["run", "--net", NET, "--selftest-at", text])
+        hub = Hub(NET, "127.0.0.1", 1883, "hub", "pw", tmp_path / "hub.db",
+                  selftest_at=args.selftest_at)
+        assert (hub.selftest.at if hub.selftest else None) == at, text
+    proc = subprocess.run([KAMPUNG, "hub", "run", "--net", NET, "--selftest-at", "3.00"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and "--selftest-at: '3.00' is not a time of day" in proc.stderr, \
+        proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _scheduled_hub(nb: Neighbourhood, db: Path, clock: Clock, **kw) -> HubThread:
+    h = HubThread(nb, db, selftest_at="03:00", tz=WIB, clock=clock, schedule_tick_s=0.05, **kw)
+    h.wait_connected()
+    return h
+
+
+def test_scheduled_selftest_runs_once_a_day_across_restarts(nb, tmp_path):
+    """At 03:00 once; a restart neither repeats nor skips the day's test; a hub down at 03:00
+    sends it when it is back that day; a day the hub was down for wholly is not made up."""
+    db = tmp_path / "hub.db"
+    clock = Clock(wib(2026, 5, 12, 2, 59))
+    watcher = nb.house("h04", subscribe=[topic("hub/command")])
+
+    def sent() -> list[str]:
+        return [r[0] for r in query(db, "SELECT id FROM broadcasts WHERE kind = 'command' "
+                                        "ORDER BY sent")]
+
+    hub = _scheduled_hub(nb, db, clock, houses=HOUSES)
+    try:
+        hub.step()
+        assert sent() == [], "02:59: not yet"
+        assert hub.state()["schedule"] == {"selftest_at": "03:00", "next": wib(2026, 5, 12, 3),
+                                           "last_day": None, "grace_s": 60, "waiting": None}
+        clock.t = wib(2026, 5, 12, 3)
+        first = wait_for(lambda: sent(), what="the 03:00 self-test")[0]  # the hub's own ticks
+        cmd = wait_for(lambda: watcher.messages(topic("hub/command")), what="hub/command")[0]
+        assert (cmd["cmd"], cmd["id"], "type" in cmd) == ("selftest", first, False), cmd
+        protocol.classify(NET, topic("hub/command"), json.dumps(cmd).encode())  # by the protocol
+        s = hub.state()
+        assert (s["schedule"]["last_day"], s["schedule"]["next"]) == \
+            ("2026-05-12", wib(2026, 5, 13, 3)), s["schedule"]
+        assert [(r["id"], r["kind"], r["scheduled"]) for r in s["pending"]] == \
+            [(first, "selftest", True)], s["pending"]
+        clock.t = wib(2026, 5, 12, 3, 0, 30)
+        hub.step()
+        assert sent() == [first], "once a day"
+    finally:
+        hub.stop()
+
+    clock.t = wib(2026, 5, 12, 5)  # restarted that morning
+    hub = _scheduled_hub(nb, db, clock, houses=HOUSES)
+    try:
+        hub.step()
+        s = hub.wait_state(lambda s: s["reports"]["selftest"], "the round judged after the restart")
+        r = s["reports"]["selftest"]
+        assert (r["id"], r["ok"], r["failing"], r["silent"]) == (first, [], [], HOUSES), r
+        assert sent() == [first], "not repeated after a restart"
+    finally:
+        hub.stop()
+
+    clock.t = wib(2026, 5, 13, 9)  # down at 03:00 on the 13th, back at 09:00
+    hub = _scheduled_hub(nb, db, clock, houses=HOUSES)
+    try:
+        second = wait_for(lambda: sent()[1:], what="the missed self-test of the 13th")[0]
+        clock.t = wib(2026, 5, 13, 23, 59)
+        hub.step()
+        assert sent() == [first, second]
+    finally:
+        hub.stop()
+
+    clock.t = wib(2026, 5, 15, 1)  # down for all of the 14th
+    hub = _scheduled_hub(nb, db, clock, houses=HOUSES)
+    try:
+        hub.step()
+        assert sent() == [first, second], "the 14th is not made up on the 15th"
+        clock.t = wib(2026, 5, 15, 3)
+        third = wait_for(lambda: sent()[2:], what="the 03:00 self-test of the 15th")[0]
+    finally:
+        hub.stop()
+        watcher.close()
+    assert query(db, "SELECT id, scheduled, sent FROM test_rounds ORDER BY sent") == [
+        (first, 1, wib(2026, 5, 12, 3)), (second, 1, wib(2026, 5, 13, 9)),
+        (third, 1, wib(2026, 5, 15, 3))]
+    assert query(db, "SELECT value FROM meta WHERE key = 'selftest_day'") == [("2026-05-15",)]
+    assert [m["id"] for m in watcher.messages(topic("hub/command"))] == [first, second, third]
+
+
+def test_selftest_and_drill_reports_list_failing_and_silent_houses(nb, tmp_path):
+    """After the grace period every expected or known house is ok, failing or silent; the
+    round is kept (a late report does not change it); a drill from the dashboard likewise."""
+    db = tmp_path / "hub.db"
+    clock = Clock(wib(2026, 5, 12, 2, 59, 30))
+    hub = _scheduled_hub(nb, db, clock, houses=["h01", "h02", "h03"])
+    houses = {name: nb.house(name) for name in HOUSES}
+
+    def send(name: str, cmd_id: str, ok: bool, kind: str = "selftest") -> None:
+        houses[name].publish(topic("test", name), report(name, cmd_id, ok, kind))
+
+    try:  # h04 is not among --houses, but the hub knows it: it is expected to answer too
+        houses["h04"].publish(topic("status", "h04"), status("h04", "online"), retain=True)
+        hub.wait_state(lambda s: "h04" in [h["house"] for h in s["houses"]], "h04 known")
+        clock.t = wib(2026, 5, 12, 3)
+        s = hub.wait_state(lambda s: s["pending"], "the scheduled self-test sent")
+        cmd_id = s["pending"][0]["id"]
+        send("h01", cmd_id, True)
+        send("h02", cmd_id, False)  # e.g. its siren output failed
+        s = hub.wait_state(lambda s: len(s["pending"][0]["reported"]) == 2, "two reports")
+        assert s["reports"]["selftest"] is None, "not judged before the grace ends"
+        clock.t = wib(2026, 5, 12, 3, 0, 59)
+        hub.step()
+        assert hub.state()["reports"]["selftest"] is None, "59 s: still waiting"
+        clock.t = wib(2026, 5, 12, 3, 1)
+        s = hub.wait_state(lambda s: s["reports"]["selftest"], "the self-test judged")
+        r = s["reports"]["selftest"]
+        assert (r["id"], r["kind"], r["scheduled"], r["ok"], r["failing"], r["silent"]) == \
+            (cmd_id, "selftest", True, ["h01"], ["h02"], ["h03", "h04"]), r
+        assert s["pending"] == [] and s["reports"]["drill"] is None
+        assert next(c for c in s["commands"] if c["id"] == cmd_id)["scheduled"] is True
+
+        send("h03", cmd_id, True)  # late: kept with the reports, the judged round stays
+        s = hub.wait_state(lambda s: [t for t in s["tests"] if t["house"] == "h03"], "late report")
+        assert s["reports"]["selftest"]["silent"] == ["h03", "h04"]
+
+        web = Web(hub.url)  # a drill from the RT head's form
+        web.login()
+        code, body = web.post_json("/api/command", {"csrf": web.csrf(), "cmd": "drill",
+                                                    "type": "kebakaran"})
+        assert code == 200, body
+        s = hub.wait_state(lambda s: s["pending"], "the drill sent")
+        drill = s["pending"][0]
+        assert (drill["kind"], drill["type"], drill["scheduled"]) == ("drill", "kebakaran", False)
+        for name in ("h01", "h02", "h03"):
+            send(name, drill["id"], True, "drill")
+        hub.wait_state(lambda s: len(s["pending"][0]["reported"]) == 3, "three drill reports")
+        clock.t += 60
+        s = hub.wait_state(lambda s: s["reports"]["drill"], "the drill judged")
+        d = s["reports"]["drill"]
+        assert (d["id"], d["ok"], d["failing"], d["silent"]) == \
+            (drill["id"], ["h01", "h02", "h03"], [], ["h04"]), d
+        assert s["reports"]["selftest"]["id"] == cmd_id, "the self-test's report stays shown"
+        status_, _, page = web.request("/")  # where the page draws them (test_hub_browser)
+        assert status_ == 200 and 'id="reports"' in page and 'id="schedule"' in page
+    finally:
+        for c in houses.values():
+            c.close()
+        hub.stop()
+    assert query(db, "SELECT id, kind, scheduled, ok, failing, silent FROM test_rounds "
+                     "ORDER BY sent") == [
+        (cmd_id, "selftest", 1, '["h01"]', '["h02"]', '["h03", "h04"]'),
+        (drill["id"], "drill", 0, '["h01", "h02", "h03"]', "[]", '["h04"]')]
+
+
+def test_scheduled_selftest_waits_while_a_real_alert_is_active(nb, tmp_path):
+    """Never during an alarm: the day's test goes out once the alert is over (a drill alert
+    would not hold it)."""
+    clock = Clock(wib(2026, 5, 12, 2, 59))
+    hub = _scheduled_hub(nb, tmp_path / "hub.db", clock)
+    h01 = nb.house("h01")
+    try:
+        h01.publish(topic("alert", "h01"), alert("h01", 1))
+        h01.publish(topic("alert", "h01"), alert("h01", 2, drill=True))
+        hub.wait_state(lambda s: len(s["active"]) == 2, "h01's alert and drill")
+        clock.t = wib(2026, 5, 12, 3)
+        hub.step()
+        s = hub.state()
+        assert (s["schedule"]["waiting"], s["pending"], s["commands"]) == ("alert", [], []), s
+        h01.publish(topic("cancel", "h01"), json.dumps(
+            {"v": 1, "id": "h01-1", "house": "h01", "why": "false_alarm", "t": 0}))
+        s = hub.wait_state(lambda s: s["pending"], "the self-test once the alert is over")
+        assert s["pending"][0]["scheduled"] and s["schedule"]["waiting"] is None
+        assert [a["id"] for a in s["active"]] == ["h01-2"], "only the drill alert is left"
+    finally:
+        h01.close()
+        hub.stop()
 
 
 # -- speed: the hub as a process, as it runs in the field --------------------------------------

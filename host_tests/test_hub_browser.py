@@ -2,7 +2,9 @@
 
 Log in as the RT head, watch an alert from a house appear without reloading the page (Server-
 Sent Events), then its "heard it" acknowledgement, then send an alert from the form and see it
-arrive at a house's MQTT subscription. Needs ``apt-get install -y chromium`` (.ci/run installs
+arrive at a house's MQTT subscription. Then the daily self-test: sent at 03:00 (the hub's clock
+moved by the test), its reports coming in, and the judged round drawn with the houses that
+failed or stayed silent. Needs ``apt-get install -y chromium`` (.ci/run installs
 it); playwright's own browser download (``playwright install``) is never used.
 """
 
@@ -14,7 +16,20 @@ from pathlib import Path
 
 import pytest
 from broker import MOSQUITTO, wait_for
-from hubtest import KETUA_PASSWORD, HubThread, Neighbourhood, ack, alert, beat, status, topic
+from hubtest import (
+    KETUA_PASSWORD,
+    WIB,
+    Clock,
+    HubThread,
+    Neighbourhood,
+    ack,
+    alert,
+    beat,
+    report,
+    status,
+    topic,
+    wib,
+)
 
 from kampung.hub import brokerconf
 
@@ -108,3 +123,49 @@ def test_dashboard_live_alert_ack_and_broadcast(tmp_path, browser):
         hub.stop()
         nb.stop()
     assert json.loads(json.dumps(hub.hub.stats))["rejected"] == 0
+
+
+def test_dashboard_shows_the_selftest_report(tmp_path, browser):
+    nb = Neighbourhood(tmp_path / "broker")
+    clock = Clock(wib(2026, 5, 12, 2, 59))
+    hub = HubThread(nb, tmp_path / "hub.db", houses=["h01", "h02", "h03", "h04"],
+                    selftest_at="03:00", tz=WIB, clock=clock, schedule_tick_s=0.05)
+    h02, h03 = nb.house("h02"), nb.house("h03")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        hub.wait_connected()
+        page.set_default_timeout(15_000)
+        page.goto(hub.url + "/")  # viewing needs no login
+        page.wait_for_selector("#live.ok")
+        assert not page.is_visible("#logout-form"), "no 'Keluar' button before a login"
+        assert "setiap hari pukul 03:00" in (page.text_content("#schedule") or "")
+        assert "Belum ada uji mandiri" in (page.text_content("#report-selftest") or "")
+
+        clock.t = wib(2026, 5, 12, 3)
+        page.wait_for_selector("#report-selftest .pending")
+        cmd_id = hub.state()["pending"][0]["id"]
+        h02.publish(topic("test", "h02"), report("h02", cmd_id, True))
+        h03.publish(topic("test", "h03"), report("h03", cmd_id, False))
+        page.locator("#report-selftest .pending", has_text="Sudah melapor (2)").wait_for()
+        assert "terjadwal" in (page.text_content("#report-selftest .pending") or "")
+
+        clock.t = wib(2026, 5, 12, 3, 1)  # the grace (60 s) is over: the round is judged
+        page.wait_for_selector(f'#report-selftest[data-round-id="{cmd_id}"]')
+        lists = {kind: page.text_content(f'#report-selftest [data-list="{kind}"]')
+                 for kind in ("ok", "failing", "silent")}
+        assert lists == {"ok": "Baik (1): h02", "failing": "Gagal (1): h03",
+                         "silent": "Tidak melapor (2): h01, h04"}, lists
+        assert "bad" in (page.get_attribute("#report-selftest", "class") or "")
+        assert page.locator("#report-selftest .pending").count() == 0
+        assert "Belum ada latihan" in (page.text_content("#report-drill") or "")
+        assert errors == [], errors
+        page.screenshot(path=str(tmp_path / "selftest.png"), full_page=True)
+    finally:
+        page.close()
+        for c in (h02, h03):
+            c.close()
+        hub.stop()
+        nb.stop()

@@ -17,6 +17,11 @@
   alert, cancel, ack or test report, at most once a second for status and heartbeats.
 - The hub's own messages (an alert from the RT head's form, the end of an alert, a self-test or
   drill command) use ids ``hub-<seq>``, with ``seq`` taken from the database before sending.
+- A silent self-test goes to every house each day at ``selftest_at`` (default 03:00, local
+  time; ``schedule.py`` decides when). Every self-test and drill command is judged
+  ``test_grace_s`` (60 s) after it was sent: which houses reported ok, reported a failure, or
+  stayed silent (table ``test_rounds``, shown on the dashboard). The hub's clock is ``now``
+  (``clock=`` in the constructor), so tests move time instead of waiting for it.
 
 Delivery: the MQTT client acknowledges a QoS 1 message when it is queued in the hub, and the
 hub commits it within ``flush_s``; a hub killed in that window loses those messages' records
@@ -34,18 +39,25 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
-from kampung.hub import auth, protocol
+from kampung.hub import auth, protocol, schedule
 from kampung.hub.db import Batch, Store
 from kampung.hub.protocol import ALERT_TYPES, HUB, Message, Rejected
 
 log = logging.getLogger("kampung.hub")
 
 LOG_FIRST = 3  # rejections logged in full per reason; the rest go into the periodic summary
+# A house answers a command within a second when it is connected; 60 s also covers one that is
+# reconnecting (its Wi-Fi backoff waits at most 60 s, and the broker queues the command for it)
+# and equals the houses' default heartbeat period.
+TEST_GRACE_S = 60
+SEND_RETRY_S = 30  # a scheduled self-test the broker refused is tried again after this long
 
 
 class HubOffline(Exception):
@@ -94,7 +106,10 @@ class Hub:
                  rate_max: int = 3, rate_window_s: float = 300, stale_s: float = 180,
                  flush_s: float = 0.05, flush_n: int = 500, log_summary_s: float = 60,
                  keepalive: int = 20, backoff_max_s: float = 10,
-                 alert_types: dict[str, str] | None = None, secure_cookies: bool = False):
+                 alert_types: dict[str, str] | None = None, secure_cookies: bool = False,
+                 selftest_at: str | None = schedule.DEFAULT_AT, test_grace_s: float = TEST_GRACE_S,
+                 clock: Callable[[], float] | None = None, tz: tzinfo | None = None,
+                 schedule_tick_s: float = 1.0):
         self.net = protocol.check_net(net)
         self.prefix = protocol.prefix(net)
         self.broker_host = broker_host
@@ -117,6 +132,19 @@ class Hub:
         self.alert_types = dict(ALERT_TYPES if alert_types is None else alert_types)
         self.client_id = f"kandig-{net}-{HUB}"
         self.ketua_hash = self._ketua_hash(config_path, ketua_password)
+        # the daily silent self-test: None when off ("off" or None)
+        at = schedule.parse_at(selftest_at)
+        self.selftest = None if at is None else schedule.Daily(at, tz)
+        self.test_grace_s = test_grace_s
+        self.schedule_tick_s = schedule_tick_s
+        self.now: Callable[[], float] = clock or time.time  # Unix seconds; tests move it
+        self._selftest_day: str | None = None  # the last scheduled self-test's day (database)
+        self._selftest_armed = 0.0  # when this database first ran with a schedule
+        self._selftest_retry = 0.0  # hub time before which a refused scheduled test waits
+        self._selftest_waiting = ""  # why a due self-test waits: "alert", "broker" or ""
+        self._pending: dict[str, float] = {}  # rounds waiting for their reports: id -> due
+        self._connected_at = 0.0  # time.monotonic() of the current broker connection
+        self._step_lock = asyncio.Lock()
 
         self.rejects = RejectLog(log, summary_s=log_summary_s)
         self.stats: dict[str, int] = {"received": 0, "stored": 0, "rejected": 0, "duplicates": 0,
@@ -161,9 +189,15 @@ class Hub:
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
         self._urgent = asyncio.Event()
+        self._step_lock = asyncio.Lock()
         if self._stop_early:
             self._stop.set()
-        self.store = Store(self.db_path, self.rate_max, self.rate_window_s)
+        self.store = Store(self.db_path, self.rate_max, self.rate_window_s, now=self.now())
+        self._pending = self.store.pending_rounds()
+        self._selftest_day = self.store.meta("selftest_day")
+        if self.selftest is not None:
+            self._selftest_armed = float(self.store.meta_default("selftest_armed",
+                                                                 repr(self.now())))
         self.web = Web(self)
         try:
             self.http_port = await self.web.start(self.http_host, self.http_port)
@@ -172,9 +206,12 @@ class Hub:
                             "(kampung hub set-password, or %s)", auth.USER, auth.ENV_PASSWORD)
             log.info("dashboard on %s (net %s, broker %s:%d)", self.url, self.net,
                      self.broker_host, self.broker_port)
+            log.info("silent self-test: %s", "off" if self.selftest is None else
+                     f"every day at {self.selftest}, judged after {self.test_grace_s:g} s")
             tasks = [asyncio.create_task(self._mqtt(), name="mqtt"),
                      asyncio.create_task(self._push(), name="push"),
-                     asyncio.create_task(self._summaries(), name="summaries")]
+                     asyncio.create_task(self._summaries(), name="summaries"),
+                     asyncio.create_task(self._schedule(), name="schedule")]
             self.started.set()
             await self._stop.wait()
             if self._client is not None and self.connected:
@@ -213,7 +250,7 @@ class Hub:
 
     def _status(self, state: str) -> str:
         return json.dumps({"v": protocol.PROTOCOL, "house": HUB, "state": state,
-                           "t": int(time.time()) if state == "online" else 0})
+                           "t": int(self.now()) if state == "online" else 0})
 
     async def _mqtt(self) -> None:
         backoff = 0.25
@@ -231,6 +268,7 @@ class Hub:
                                          qos=1, retain=True)
                     self._client = client
                     self.connected = True
+                    self._connected_at = time.monotonic()
                     self.stats["connects"] += 1
                     backoff = 0.25
                     log.info("connected to the broker %s:%d as %s", self.broker_host,
@@ -258,7 +296,7 @@ class Hub:
             backoff = min(backoff * 2, self.backoff_max_s)
 
     def _receive(self, message: aiomqtt.Message) -> None:
-        now = time.time()
+        now = self.now()
         self.stats["received"] += 1
         topic = message.topic.value
         raw = message.payload
@@ -324,7 +362,7 @@ class Hub:
             raise ValueError(f"unknown alert type {alert_type!r}")
         assert self.store is not None
         seq = self.store.next_hub_seq()
-        now = time.time()
+        now = self.now()
         data = {"v": protocol.PROTOCOL, "id": f"{HUB}-{seq}", "type": alert_type, "house": HUB,
                 "seq": seq, "t": int(now), "drill": bool(drill)}
         text = await self._send("hub/alert", data)
@@ -335,31 +373,113 @@ class Hub:
     async def end_alert(self, alert_id: str) -> None:
         """hub/cancel why=done for an alert still running."""
         assert self.store is not None
-        if self.store.alert_state(alert_id) not in ("active", "expired"):
+        if self.store.alert_state(alert_id, self.now()) not in ("active", "expired"):
             raise KeyError(alert_id)
-        now = time.time()
+        now = self.now()
         data = {"v": protocol.PROTOCOL, "id": alert_id, "house": HUB, "why": "done", "t": int(now)}
         text = await self._send("hub/cancel", data)
         self._store_own("cancel", alert_id, text, now, data)
         log.info("ended alert %s", alert_id)
 
-    async def command(self, cmd: str, alert_type: str | None = None) -> str:
-        """A self-test (silent) or drill command to every house; returns its id."""
+    async def command(self, cmd: str, alert_type: str | None = None, *,
+                      scheduled_day: str | None = None) -> str:
+        """A self-test (silent) or drill command to every house; returns its id. Its round is
+        judged ``test_grace_s`` later. ``scheduled_day``: the daily self-test of that day."""
         if cmd not in ("selftest", "drill"):
             raise ValueError(f"unknown command {cmd!r}")
         if cmd == "drill" and alert_type not in self.alert_types:
             raise ValueError(f"unknown alert type {alert_type!r}")
         assert self.store is not None
         seq = self.store.next_hub_seq()
-        now = time.time()
+        now = self.now()
         data: dict[str, Any] = {"v": protocol.PROTOCOL, "cmd": cmd, "id": f"{HUB}-{seq}",
                                 "t": int(now)}
         if cmd == "drill":
             data["type"] = alert_type
         text = await self._send("hub/command", data)
-        self._store_own("command", data["id"], text, now, data)
-        log.info("command %s %s", data["id"], cmd)
+        # recorded once the broker has it: a hub killed in between sends the day's self-test
+        # again after its restart (a second silent test), rather than never
+        due = now + self.test_grace_s
+        self.store.record_command(data["id"], text, now, cmd, data.get("type"), due, scheduled_day)
+        self._pending[data["id"]] = due
+        if scheduled_day is not None:
+            self._selftest_day = scheduled_day
+        self._flush()
+        self.changed(urgent=True)
+        log.info("command %s %s%s", data["id"], cmd,
+                 f" (the scheduled self-test of {scheduled_day})" if scheduled_day else "")
         return data["id"]
+
+    # -- the daily self-test and the judging of rounds ----------------------------------------
+
+    async def _schedule(self) -> None:
+        while True:
+            await asyncio.sleep(self.schedule_tick_s)
+            try:
+                await self.schedule_step()
+            except Exception:  # a database error must not end the schedule for good
+                log.exception("self-test schedule step failed")
+
+    async def schedule_step(self) -> None:
+        """Judge the rounds whose grace has passed; send the day's self-test when it is due.
+        Runs every ``schedule_tick_s`` on the hub's loop; a test may call it there too (one
+        step at a time: two steps together would both find the day's test due)."""
+        async with self._step_lock:
+            await self._step()
+
+    async def _step(self) -> None:
+        assert self.store is not None
+        now = self.now()
+        # reports the broker kept for a hub that was away arrive just after it reconnects
+        settled = self.connected and time.monotonic() - self._connected_at >= 1.0
+        if settled:
+            for msg_id, due in sorted(self._pending.items(), key=lambda x: x[1]):
+                if now >= due:
+                    del self._pending[msg_id]  # first: a round that cannot be judged is not retried
+                    self._flush()  # reports still in the batch count
+                    r = self.store.evaluate_round(msg_id, now, self.houses)
+                    log.info("%s %s: %d ok, %d failing%s, %d silent%s",
+                             "self-test" if r["kind"] == "selftest" else "drill", msg_id,
+                             len(r["ok"]), len(r["failing"]), _names(r["failing"]),
+                             len(r["silent"]), _names(r["silent"]))
+                    self.changed(urgent=True)
+        if self.selftest is None:
+            return
+        day = self.selftest.due(now, self._selftest_day, self._selftest_armed)
+        if day is None or now < self._selftest_retry:
+            self._selftest_waiting = ""
+            return
+        if self.store.real_alerts_active(now):
+            # never during a real alarm: the houses' answer must not compete with the alert
+            self._wait("alert", f"the scheduled self-test of {day} waits: an alert is active")
+            return
+        if not self.connected:
+            self._wait("broker", f"the scheduled self-test of {day} waits for the broker")
+            return
+        try:
+            await self.command("selftest", scheduled_day=day)
+        except HubOffline as e:
+            self._selftest_retry = now + SEND_RETRY_S
+            log.warning("the scheduled self-test of %s was not sent (%s); again in %d s",
+                        day, e, SEND_RETRY_S)
+        self._selftest_waiting = ""
+
+    def _wait(self, why: str, message: str) -> None:
+        """Note (and log once) why a due self-test is not sent yet."""
+        if why != self._selftest_waiting:
+            self._selftest_waiting = why
+            log.info("%s", message)
+            self.changed()
+
+    def schedule_state(self) -> dict[str, Any]:
+        """The schedule as the dashboard shows it."""
+        d = self.selftest
+        now = self.now()
+        return {"selftest_at": None if d is None else str(d),
+                "next": None if d is None else d.next_at(now, self._selftest_day,
+                                                         self._selftest_armed),
+                "last_day": self._selftest_day, "grace_s": self.test_grace_s,
+                "waiting": self._selftest_waiting or None}
 
     # -- dashboard state ----------------------------------------------------------------------
 
@@ -370,9 +490,10 @@ class Hub:
 
     def state(self) -> dict[str, Any]:
         assert self.store is not None
-        now = time.time()
+        now = self.now()
         s = self.store.state(now, self.houses, self.stale_s)
         s.update({"net": self.net, "now": now, "connected": self.connected,
+                  "schedule": self.schedule_state(),
                   "stats": dict(self.stats),
                   "types": [{"type": k, "name": v} for k, v in self.alert_types.items()],
                   "reasons": protocol.REASONS_ID})
@@ -400,6 +521,13 @@ class Hub:
         while True:
             await asyncio.sleep(self.rejects.summary_s)
             self.rejects.summary()
+
+
+def _names(houses: list[str], most: int = 20) -> str:
+    if not houses:
+        return ""
+    more = f", +{len(houses) - most} more" if len(houses) > most else ""
+    return " (" + ", ".join(houses[:most]) + more + ")"
 
 
 async def _cancel(tasks: list[asyncio.Task]) -> None:

@@ -21,7 +21,7 @@ import signal
 import sys
 from pathlib import Path
 
-from kampung.hub import auth, brokerconf, protocol
+from kampung.hub import auth, brokerconf, protocol, schedule
 
 ENV_HUB_PASSWORD = "KANDIG_HUB_PASSWORD"
 
@@ -48,6 +48,16 @@ def _houses(args: argparse.Namespace) -> list[str]:
         width = max(2, len(str(args.count)))
         return [f"h{i:0{width}d}" for i in range(1, args.count + 1)]
     return [h.strip() for h in (args.houses or "").split(",") if h.strip()]
+
+
+def _selftest_at(text: str) -> str:
+    """--selftest-at: HH:MM or off, checked here so a typo stops the hub before it starts."""
+    try:
+        schedule.parse_at(text)
+    except ValueError as e:
+        # argparse prefixes "argument --selftest-at: "; the message says the valid forms
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--selftest-at: ")) from None
+    return text
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--stale-s", type=float, default=180,
                    help="an online house without a heartbeat for this long shows as silent "
                    "(default 180 = three of the houses' default beat_s 60)")
+    r.add_argument("--selftest-at", type=_selftest_at, default=schedule.DEFAULT_AT,
+                   metavar="HH:MM|off",
+                   help="the daily silent self-test of every house, at this local time "
+                   f"(default {schedule.DEFAULT_AT}: quiet, and at night, when a thief alarm "
+                   "matters most); off: none")
     r.add_argument("--tls-proxy", action="store_true",
                    help="the dashboard is reached through an HTTPS proxy: cookies only over HTTPS")
     r.add_argument("-v", "--verbose", action="store_true")
@@ -162,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     config = args.config if args.config.exists() else None
     hub = Hub(args.net, host, port, args.user, password, args.db, http_host, http_port,
               config_path=config, houses=_houses(args), private=args.private,
-              stale_s=args.stale_s, secure_cookies=args.tls_proxy)
+              stale_s=args.stale_s, secure_cookies=args.tls_proxy, selftest_at=args.selftest_at)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

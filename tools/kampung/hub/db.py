@@ -6,7 +6,8 @@ WAL journal with synchronous=NORMAL: readers (the dashboard, ``sqlite3 hub.db``)
 the writer, and a power cut loses at most the last commits, never the database.
 
 Times: ``t`` is the sender's clock (Unix seconds, 0 = no clock), ``received`` the hub's. The
-schema is in docs/kandig-hub.md; ``SCHEMA_VERSION`` is kept in ``meta``.
+schema is in docs/kandig-hub.md; ``SCHEMA_VERSION`` is kept in ``meta`` (version 2 added
+``test_rounds``; a version 1 database gains it when opened).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kampung.hub import schedule
 from kampung.hub.protocol import HUB, Message
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +52,14 @@ CREATE TABLE IF NOT EXISTS broadcasts (
     kind TEXT NOT NULL,               -- alert, cancel or command
     id TEXT NOT NULL, payload TEXT NOT NULL, sent REAL NOT NULL,
     PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS test_rounds (
+    id TEXT PRIMARY KEY,              -- the command's hub-SEQ
+    kind TEXT NOT NULL,               -- selftest or drill
+    type TEXT,                        -- a drill's alert type
+    scheduled INTEGER NOT NULL,       -- 1: the daily self-test, 0: from the dashboard
+    sent REAL NOT NULL, due REAL NOT NULL,   -- judged at due = sent + grace
+    evaluated REAL,                   -- NULL while the round waits for its reports
+    ok TEXT, failing TEXT, silent TEXT);  -- JSON lists of house ids, once evaluated
 CREATE TABLE IF NOT EXISTS rejects (
     reason TEXT NOT NULL, house TEXT NOT NULL,   -- house '' when the topic names none
     count INTEGER NOT NULL, first REAL NOT NULL, last REAL NOT NULL, last_topic TEXT,
@@ -87,7 +97,8 @@ class Written:
 
 
 class Store:
-    def __init__(self, path: Path | str, rate_max: int = 3, rate_window_s: float = 300):
+    def __init__(self, path: Path | str, rate_max: int = 3, rate_window_s: float = 300,
+                 now: float | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit BEGIN/COMMIT
@@ -98,11 +109,13 @@ class Store:
         self.db.executescript(SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('hub_seq', '0')")
+        self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema' AND "
+                        "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
         self.rate_max = rate_max
         self.rate_window_s = rate_window_s
         # per house: receive times of its recent (counted) alerts, from the database after a restart
         self._recent: dict[str, deque[float]] = {}
-        since = time.time() - rate_window_s
+        since = (time.time() if now is None else now) - rate_window_s
         for row in self.db.execute("SELECT house, received FROM alerts WHERE received >= ? AND "
                                    "rate_limited = 0 AND house != ? ORDER BY received",
                                    (since, HUB)):
@@ -126,6 +139,81 @@ class Store:
         with self._tx():
             self.db.execute("INSERT OR IGNORE INTO broadcasts VALUES (?, ?, ?, ?)",
                             (kind, msg_id, payload, now))
+
+    # -- self-tests and drills ----------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def meta_default(self, key: str, value: str) -> str:
+        """The value of ``key``, first set to ``value`` if the database has none."""
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+        return str(self.meta(key))
+
+    def record_command(self, msg_id: str, payload: str, now: float, kind: str,
+                       alert_type: str | None, due: float, scheduled_day: str | None) -> None:
+        """A sent self-test or drill command, the round waiting for its reports and, for the
+        scheduled self-test, its day (``meta.selftest_day``): one transaction."""
+        with self._tx():
+            self.db.execute("INSERT OR IGNORE INTO broadcasts VALUES ('command', ?, ?, ?)",
+                            (msg_id, payload, now))
+            self.db.execute("INSERT OR IGNORE INTO test_rounds (id, kind, type, scheduled, sent, "
+                            "due) VALUES (?, ?, ?, ?, ?, ?)",
+                            (msg_id, kind, alert_type, int(scheduled_day is not None), now, due))
+            if scheduled_day is not None:
+                self.db.execute("INSERT INTO meta VALUES ('selftest_day', ?) ON CONFLICT(key) "
+                                "DO UPDATE SET value = excluded.value", (scheduled_day,))
+
+    def pending_rounds(self) -> dict[str, float]:
+        """Rounds not judged yet: id -> due."""
+        return {r["id"]: r["due"] for r in self.db.execute(
+            "SELECT id, due FROM test_rounds WHERE evaluated IS NULL")}
+
+    def evaluate_round(self, msg_id: str, now: float, houses: list[str]) -> dict[str, Any]:
+        """Judge a round by the reports stored now: every house the hub expects (``houses``)
+        or knows (table ``houses``), and any that reported, is ok, failing or silent."""
+        known = [r[0] for r in self.db.execute("SELECT house FROM houses")]
+        reports = {r["house"]: bool(r["ok"]) for r in self.db.execute(
+            "SELECT house, ok FROM tests WHERE id = ?", (msg_id,))}
+        verdict = schedule.judge([*houses, *known], reports, key=_house_key)
+        with self._tx():
+            self.db.execute("UPDATE test_rounds SET evaluated = ?, ok = ?, failing = ?, "
+                            "silent = ? WHERE id = ?",
+                            (now, json.dumps(verdict["ok"]), json.dumps(verdict["failing"]),
+                             json.dumps(verdict["silent"]), msg_id))
+        return self._round(self.db.execute("SELECT * FROM test_rounds WHERE id = ?",
+                                           (msg_id,)).fetchone())
+
+    def real_alerts_active(self, now: float, active_s: float | None = None) -> int:
+        """Alerts (not drills, not over the rate limit) still running: the scheduled self-test
+        waits for them to end."""
+        active_s = ACTIVE_S if active_s is None else active_s
+        return self.db.execute(
+            "SELECT COUNT(*) FROM alerts a WHERE drill = 0 AND rate_limited = 0 AND received > ? "
+            "AND NOT EXISTS (SELECT 1 FROM cancels c WHERE c.id = a.id)",
+            (now - active_s,)).fetchone()[0]
+
+    def _round(self, row: Any) -> dict[str, Any]:
+        r = dict(row)
+        r["scheduled"] = bool(r["scheduled"])
+        for k in ("ok", "failing", "silent"):
+            r[k] = json.loads(r[k]) if r[k] is not None else None
+        if r["evaluated"] is None:  # still waiting: who has reported so far
+            r["reported"] = [x[0] for x in self.db.execute(
+                "SELECT house FROM tests WHERE id = ? ORDER BY received", (r["id"],))]
+        return r
+
+    def rounds(self) -> dict[str, Any]:
+        """The latest judged self-test and drill, and the rounds still waiting."""
+        latest: dict[str, Any] = {}
+        for kind in ("selftest", "drill"):
+            row = self.db.execute("SELECT * FROM test_rounds WHERE kind = ? AND evaluated IS NOT "
+                                  "NULL ORDER BY sent DESC LIMIT 1", (kind,)).fetchone()
+            latest[kind] = None if row is None else self._round(row)
+        pending = [self._round(r) for r in self.db.execute(
+            "SELECT * FROM test_rounds WHERE evaluated IS NULL ORDER BY sent DESC")]
+        return {"reports": latest, "pending": pending}
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -214,11 +302,11 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def alert_state(self, alert_id: str) -> str | None:
+    def alert_state(self, alert_id: str, now: float | None = None) -> str | None:
         """None for an unknown alert, else its status (see ``_status``)."""
         row = self.db.execute(f"SELECT a.*, {_CANCEL_COLS} FROM alerts a WHERE id = ?",
                               (alert_id,)).fetchone()
-        return None if row is None else _status(row, time.time(), ACTIVE_S)
+        return None if row is None else _status(row, time.time() if now is None else now, ACTIVE_S)
 
     def state(self, now: float, houses: list[str], stale_s: float,
               active_s: float | None = None) -> dict[str, Any]:
@@ -255,10 +343,13 @@ class Store:
                 t[k] = None if t[k] is None else bool(t[k])
         commands = []
         for r in db.execute("SELECT b.id, b.payload, b.sent, COUNT(t.house) AS reports, "
-                            "SUM(t.ok) AS ok FROM broadcasts b LEFT JOIN tests t ON t.id = b.id "
-                            "WHERE b.kind = 'command' GROUP BY b.id ORDER BY b.sent DESC LIMIT 20"):
+                            "SUM(t.ok) AS ok, (SELECT scheduled FROM test_rounds r WHERE "
+                            "r.id = b.id) AS scheduled FROM broadcasts b LEFT JOIN tests t "
+                            "ON t.id = b.id WHERE b.kind = 'command' GROUP BY b.id "
+                            "ORDER BY b.sent DESC LIMIT 20"):
             commands.append({"id": r["id"], "payload": r["payload"], "sent": r["sent"],
-                             "reports": r["reports"], "ok": r["ok"] or 0})
+                             "reports": r["reports"], "ok": r["ok"] or 0,
+                             "scheduled": bool(r["scheduled"])})
         rejects = [dict(r) for r in db.execute(
             "SELECT reason, house, count, first, last FROM rejects ORDER BY last DESC LIMIT 50")]
         return {
@@ -268,10 +359,12 @@ class Store:
             "tests": tests,
             "commands": commands,
             "rejects": rejects,
+            **self.rounds(),
         }
 
     def count(self, table: str) -> int:
-        if table not in ("alerts", "cancels", "acks", "houses", "tests", "broadcasts", "rejects"):
+        if table not in ("alerts", "cancels", "acks", "houses", "tests", "broadcasts", "rejects",
+                         "test_rounds"):
             raise ValueError(table)
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 

@@ -266,7 +266,8 @@ class Web:
                 raise ValueError("Pilih jenis peringatan untuk latihan.")
             cmd_id = await self.hub.command(cmd, alert_type if cmd == "drill" else None)
             what = "Uji mandiri" if cmd == "selftest" else "Latihan"
-            return f"Perintah {what} terkirim ({cmd_id}); laporan rumah muncul di bawah."
+            return (f"Perintah {what} terkirim ({cmd_id}); laporan rumah dinilai "
+                    f"{self.hub.test_grace_s:g} detik kemudian, di bawah.")
         return await self._act(request, act)
 
     async def api_end(self, request: web.Request) -> web.Response:

@@ -135,11 +135,72 @@
     return v === null || v === undefined ? "—" : (v ? "baik" : "GAGAL");
   }
 
+  function fmtClock(s) {
+    return new Date(s * 1000).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  function renderSchedule() {
+    const sc = state.schedule;
+    let text;
+    if (!sc || !sc.selftest_at) {
+      text = "Uji mandiri otomatis: mati (kampung hub run --selftest-at JJ:MM untuk menyalakan).";
+    } else {
+      text = "Uji mandiri otomatis (tanpa bunyi) setiap hari pukul " + sc.selftest_at +
+        "; laporan dinilai " + sc.grace_s + " detik setelah perintah. ";
+      if (sc.waiting === "alert") text += "Uji hari ini ditunda: ada peringatan aktif.";
+      else if (sc.waiting === "broker") text += "Uji hari ini menunggu sambungan ke broker.";
+      else if (sc.next <= state.now) text += "Uji berikutnya: segera.";
+      else text += "Uji berikutnya: " + fmtTime(sc.next) + ".";
+    }
+    $("schedule").textContent = text;
+  }
+
+  function houseList(kind, label, houses) {
+    return el("div", { class: "list list-" + kind, "data-list": kind },
+      el("span", { class: "label", text: label + " (" + houses.length + "): " }),
+      houses.length ? houses.join(", ") : "—");
+  }
+
+  function roundTitle(r) {
+    const what = r.kind === "drill" ? "Latihan " + typeName(r.type || "bencana") : "Uji mandiri";
+    const how = r.scheduled ? "terjadwal" : "dari papan pantau";
+    return what + " " + r.id + " (" + how + "), dikirim " + fmtTime(r.sent);
+  }
+
+  function renderReports() {
+    const cards = [["selftest", "Uji mandiri terakhir"], ["drill", "Latihan terakhir"]].map(([kind, title]) => {
+      const r = state.reports[kind];
+      const pending = state.pending.filter((p) => p.kind === kind);
+      const card = el("div", { class: "report", id: "report-" + kind, "data-round-id": r ? r.id : "" },
+        el("h3", { text: title }));
+      if (r) {
+        card.classList.add(r.failing.length || r.silent.length ? "bad" : "good");
+        card.append(
+          el("div", { class: "muted", text: roundTitle(r) }),
+          houseList("ok", "Baik", r.ok),
+          houseList("failing", "Gagal", r.failing),
+          houseList("silent", "Tidak melapor", r.silent));
+      } else {
+        card.append(el("p", { class: "muted", text: kind === "drill" ? "Belum ada latihan yang dinilai." : "Belum ada uji mandiri yang dinilai." }));
+      }
+      for (const p of pending) {
+        card.append(el("div", { class: "pending", "data-pending-id": p.id,
+          text: "Sedang berjalan: " + roundTitle(p) + "; dinilai pukul " + fmtClock(p.due) +
+            ". Sudah melapor (" + p.reported.length + ")" + (p.reported.length ? ": " + p.reported.join(", ") : "") + "." }));
+      }
+      return card;
+    });
+    $("reports").replaceChildren(...cards);
+  }
+
   function renderTests() {
+    renderSchedule();
+    renderReports();
     const cmds = state.commands.map((c) => {
       let p = {};
       try { p = JSON.parse(c.payload); } catch (e) { p = {}; }
-      const what = p.cmd === "drill" ? "Latihan " + typeName(p.type || "bencana") : "Uji mandiri";
+      const what = p.cmd === "drill" ? "Latihan " + typeName(p.type || "bencana")
+        : "Uji mandiri" + (c.scheduled ? " (terjadwal)" : "");
       return row([fmtTime(c.sent), what, c.id, String(c.reports), String(c.ok)], { "data-command-id": c.id });
     });
     if (!cmds.length) cmds.push(row(["Belum ada perintah.", "", "", "", ""]));
