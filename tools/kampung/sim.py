@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import struct
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from kampung import BOARDS, ROOT, VIRTUAL, boards, runtimes, summary, traces
@@ -79,7 +81,9 @@ _INPUTS = {
                       "trace": (lambda v: isinstance(v, str) and v != "",
                                 "a moisture log (the 7-week pot format: time, raw 10-bit count)"),
                       "every_ms": (lambda v: _is_int(v) and 1 <= v <= 3600000,
-                                   "ms of device time per row of the trace, 1-3600000")},
+                                   "ms of device time per row of the trace, 1-3600000"),
+                      "start_row": (lambda v: _is_int(v) and v >= 1,
+                                    "the trace's row to start from (1 = its first row)")},
     "ph": {"volts": (lambda v: _is_num(v) and 0 <= v <= 3.3, "volts at the pin, 0-3.3")},
     "soil_probe": {"values": (lambda v: isinstance(v, dict) and all(
                        k in _PROBE_VALUES and _is_num(x) for k, x in v.items()),
@@ -176,6 +180,8 @@ def validate_scenario(data, path) -> None:
         actions = [k for k in rest if k in _ACTIONS[kind]]
         if len(actions) != 1:
             raise ScenarioError(f"{where}: a {kind} input needs exactly one of {list(_ACTIONS[kind])}")
+        if kind == "soil_moisture" and "trace" not in rest and ({"every_ms", "start_row"} & set(rest)):
+            raise ScenarioError(f"{where}: 'every_ms' and 'start_row' go with a 'trace'")
 
 
 def load_scenario(path: Path) -> dict:
@@ -263,7 +269,12 @@ def build_spec(scenario: dict, *, device: str, board: str | None, trace: Path | 
             tpath = Path(item["trace"])
             if not tpath.is_absolute() and "_dir" in scenario:
                 tpath = Path(scenario["_dir"]) / tpath
-            item["_trace"] = moisture_trace(tpath, scenario.get("_source", "scenario"))
+            volts = moisture_trace(tpath, scenario.get("_source", "scenario"))
+            first = item.pop("start_row", 1)
+            if first > len(volts):
+                raise ScenarioError(f"{where}: start_row {first} is past the end of {tpath} "
+                                    f"({len(volts)} rows)")
+            item["_trace"] = volts[first - 1:]
             item["trace"] = tpath.name
             continue
         if "trace" in item:
@@ -337,6 +348,44 @@ def simulate(device: str, *, board: str | None = None, scenario: Path | None = N
     return proc, events, problems
 
 
+OLED_W, OLED_H = 128, 64
+
+
+def oled_picture(events: list[dict], part: str | None = None) -> bytes | None:
+    """The last picture an OLED showed: its display RAM as the glass shows it (1024 bytes, the
+    SSD1306's layout: 8 pages of 128 columns, each byte a column of 8 pixels, least significant
+    bit on top), from the ``ram`` of the last ``oled`` event; None when no OLED showed one."""
+    for e in reversed(events):
+        if e["kind"] == "oled" and (part is None or e["part"] == part):
+            return bytes.fromhex(e["ram"])
+    return None
+
+
+def png_from_pages(ram: bytes, width: int = OLED_W, height: int = OLED_H) -> bytes:
+    """A 1-bit greyscale PNG (lit pixel = white) of a page-layout display RAM; the standard
+    library only: rows of packed bits, each after filter byte 0, deflated (PNG spec, ISO/IEC
+    15948: IHDR, IDAT, IEND chunks, each with its CRC-32)."""
+    if len(ram) != width * height // 8:
+        raise ValueError(f"a {width}x{height} display has {width * height // 8} bytes of RAM, not {len(ram)}")
+    raw = bytearray()
+    for y in range(height):
+        raw.append(0)  # filter: none
+        page, bit = (y >> 3) * width, 1 << (y & 7)
+        for x0 in range(0, width, 8):
+            byte = 0
+            for x in range(x0, min(x0 + 8, width)):
+                if ram[page + x] & bit:
+                    byte |= 0x80 >> (x - x0)
+            raw.append(byte)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+            + chunk(b"IEND", b""))
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kampung sim", description=(__doc__ or "").splitlines()[0])
     ap.add_argument("device", choices=sorted(json.loads((BOARDS / "devices.json").read_text()).keys() - {"_doc"}))
@@ -345,6 +394,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--trace", type=Path, help="distance log CSV to replay through the virtual sonar")
     ap.add_argument("--runtime", choices=runtimes.RUNTIMES, default="micropython")
     ap.add_argument("--out", type=Path, help="write the event log (JSON lines) here")
+    ap.add_argument("--png", type=Path, help="save the OLED's last picture (128x64, its exact display "
+                    "RAM, lit pixels white) as a PNG here")
     ap.add_argument("--duration-ms", type=int, help="override the scenario's duration")
     ap.add_argument("--heap-kb", type=int, help="MicroPython heap size (like an ESP32's free RAM)")
     ap.add_argument("--quiet", action="store_true", help="no summary, only the exit status")
@@ -355,9 +406,10 @@ def main(argv: list[str]) -> int:
     if args.duration_ms is not None and not 0 < args.duration_ms <= MAX_DURATION_MS:
         print(f"kampung sim: --duration-ms must be from 1 to {MAX_DURATION_MS}", file=sys.stderr)
         return 2
-    if args.out is not None and args.out.is_dir():
-        print(f"kampung sim: --out {args.out} is a folder; give a file name", file=sys.stderr)
-        return 2
+    for opt, path in (("--out", args.out), ("--png", args.png)):
+        if path is not None and path.is_dir():
+            print(f"kampung sim: {opt} {path} is a folder; give a file name", file=sys.stderr)
+            return 2
     if args.flash is not None and args.flash.exists() and (not args.flash.is_dir() or any(args.flash.iterdir())):
         print(f"kampung sim: --flash {args.flash} must be an empty folder or a new one (a board starts "
               "with a clean flash)", file=sys.stderr)
@@ -386,6 +438,20 @@ def main(argv: list[str]) -> int:
         return 1
     if not args.quiet:
         print_summary(events, args, wall)
+    if args.png is not None:
+        picture = oled_picture(events)
+        if picture is None:
+            print(f"kampung sim: --png: no OLED showed a picture in this run ({args.device}'s board has "
+                  "no OLED, or the scenario left it unplugged)", file=sys.stderr)
+            return 2
+        try:
+            args.png.parent.mkdir(parents=True, exist_ok=True)  # as --out does
+            args.png.write_bytes(png_from_pages(picture))
+        except OSError as e:
+            print(f"kampung sim: --png {args.png}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        if not args.quiet:
+            print(f"OLED picture ({OLED_W}x{OLED_H}, the last one shown): {args.png}")
     crashed = [e for e in events if e["kind"] == "exception"]
     if crashed:
         e = crashed[0]

@@ -97,7 +97,9 @@ def render(events: list[dict]) -> list[str]:
               for e in events if e["kind"] == "pin" and e["part"] in busy]
     for n, part in enumerate(busy):
         for t, text in pwm_lines(as_pwm, part):
-            rows.append((t, 1 + len(pwm_parts) + n, part, text.replace(" at 0 Hz", "").replace(" (0 Hz)", "")))
+            # a pin makes no sound: its rhythm is "pulses" (an RS485 direction pin is no buzzer)
+            text = text.replace(" at 0 Hz", "").replace(" (0 Hz)", "").replace("beeps ", "pulses ")
+            rows.append((t, 1 + len(pwm_parts) + n, part, text))
     for e in events:
         if e["kind"] in ("pwm", "ping") or (e["kind"] == "pin" and e["part"] in busy):
             continue

@@ -8,12 +8,14 @@ Wi-Fi is on), rs485_tx/rs485_rx/rs485_de (a 3.3 V MAX3485-type transceiver; the 
 A short press measures: the sensors are sampled every ``sample_ms`` for up to ``measure_s``,
 stopping early once the last 5 samples agree; the median of each goes through the calibrations
 and the assessment (logic.py), is printed, shown and appended to soil.csv. A long press (3 s)
-calibrates pH: 6.86 first, then 4.01 or 9.18. With ``sleep_min`` > 0 the meter is a field
-logger: it measures at each wake-up and goes back to deep sleep; the RTC memory keeps the
-sample number.
+calibrates pH: 6.86 first, then 4.01 or 9.18, and optionally the other one of those two. With
+``sleep_min`` > 0 the meter is a field logger: it measures at each wake-up, switches the OLED
+off and goes back to deep sleep; the RTC memory keeps the sample number (after a power cut the
+log's last row does).
 """
 
 import asyncio
+import os
 import time
 
 from apps.akrubutan import logic, texts
@@ -28,12 +30,36 @@ STABLE_N = 5
 TOLERANCE = {"moisture_v": 0.02, "ph_v": 0.01, "temperature": 0.3, "probe_moisture": 1.0,
              "ec": 20, "n": 3, "p": 3, "k": 3, "probe_ph": 0.1}
 LONG_PRESS_MS = 3000
+CAL_WAIT_MS = 300000  # a calibration step left alone this long is cancelled (the old one stays)
+THIRD_WAIT_MS = 60000  # the optional third buffer: no press within this finishes with two
+OLED_I2C_HZ = 400000  # SSD1306 fast mode: a whole frame takes 23 ms on the bus (92 ms at 100 kHz)
 _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0  # the ESP32 counts from 2000
 
 
 def unix_time():
     t = time.time() + _EPOCH
     return t if t > 1704067200 else 0
+
+
+def wrap(text, width):
+    """Lines of at most ``width`` characters, broken between words (a longer word is cut)."""
+    lines = []
+    line = ""
+    for word in text.split():
+        while len(word) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = line + " " + word if line else word
+    if line:
+        lines.append(line)
+    return lines
 
 
 def _fmt(v, digits=1):
@@ -79,7 +105,7 @@ class Meter:
         from drivers.ssd1306 import SSD1306
 
         try:
-            self.oled = SSD1306(self.hal.i2c("oled"))
+            self.oled = SSD1306(self.hal.i2c("oled", OLED_I2C_HZ))
         except OSError as e:
             log.info("akrubutan: no OLED (%s)" % (e,))
             self.oled = None
@@ -133,7 +159,16 @@ class Meter:
 
         fam = self.s["probe"]
         if fam == "auto":
-            found = await soil_probe.search(self.master)
+            # one address at a time (each at 9600, 4800 and 2400 baud, ~0.4 s when nobody
+            # answers), feeding the watchdog in between: a whole search finding nothing takes
+            # 7 s, longer than a short watchdog_s
+            found = None
+            for addr in range(1, 17):
+                found = await soil_probe.search(self.master, addrs=(addr,))
+                if self.watchdog is not None:
+                    self.watchdog.feed()
+                if found is not None:
+                    break
             if found is None:
                 log.info("akrubutan:", self.t("probe_none"))
                 self.faults["probe"] = "not found"
@@ -147,16 +182,26 @@ class Meter:
         log.info("akrubutan:", self.t("probe_found", fam, addr, baud))
 
     def _volts(self, adc):
+        """Volts at an analog pin; OSError when the ADC cannot be read: an ADC2 pin while Wi-Fi
+        is on times out (ESP-IDF shares ADC2 with the radio)."""
         return adc.read_uv() / 1000000
+
+    def _read_analog(self, adc, name, got, key):
+        try:
+            got[key] = self._volts(adc)
+            self.faults.pop(name, None)
+        except OSError as e:
+            self.faults[name] = ("ADC read failed (OSError %s): an ADC2 pin cannot be read while "
+                                 "Wi-Fi is on; wire it to ADC1 (GPIO32-39)" % (e.args[0] if e.args else "?"))
 
     async def sample(self):
         """One reading of every sensor: {name: value}; a sensor that fails is left out and its
         fault kept in self.faults."""
         got = {}
         if self.moisture is not None:
-            got["moisture_v"] = self._volts(self.moisture)
+            self._read_analog(self.moisture, "moisture", got, "moisture_v")
         if self.ph_adc is not None:
-            got["ph_v"] = self._volts(self.ph_adc)
+            self._read_analog(self.ph_adc, "ph", got, "ph_v")
         if self.temp is not None:
             from drivers.ds18b20 import DS18B20Error
 
@@ -190,6 +235,10 @@ class Meter:
         while True:
             left = (budget - time.ticks_diff(time.ticks_ms(), start)) // 1000
             self.show([self.t("measuring", left if left > 0 else 0)])
+            # fed around each sample: the longest wait is sample_ms or one sample (a DS18B20
+            # conversion read twice and an RS485 probe asked again, ~4 s), never both
+            if self.watchdog is not None:
+                self.watchdog.feed()
             for k, v in (await self.sample()).items():
                 series.setdefault(k, []).append(v)
             if self.watchdog is not None:
@@ -230,7 +279,11 @@ class Meter:
 
     # -- a whole measurement ----------------------------------------------------------------
     async def measure_and_log(self, seq):
+        errors = self.master.errors if self.master is not None else 0
         values, faults = await self.measure()
+        retried = (self.master.errors if self.master is not None else 0) - errors
+        if retried and "probe" not in faults:  # a flaky cable or a loose A/B wire shows here first
+            log.info("akrubutan: RS485: %d frame(s) lost or damaged, asked again" % retried)
         classes, conf, adv = logic.assess(values, "rs485_npk", self.ph_cal_age_days(),
                                           values.get("probe_moisture"), self.crops,
                                           self.s["ph_cal_max_days"])
@@ -246,10 +299,12 @@ class Meter:
 
         ph_word = t(classes["ph"]) if "ph" in classes else ""
         npk_conf = conf.get("n", ("", ""))
-        lines = [t("moist", val("moisture")) if "moisture" in values else t("moist", t("fault")),
+        npk = t("npk", val("n", 0), val("p", 0), val("k", 0))
+        if len(npk) > 16:  # the probes count to 1999 mg/kg: "N1999 P1999 K1999" is 17 wide
+            npk = npk.replace(" ", "")
+        lines = [t("moist", val("moisture")) if "moisture" in values else t("moist_fault"),
                  t("ph", val("ph", 2), ""), " " + ph_word,
-                 t("temp", val("temperature")), t("ec", val("ec", 0)),
-                 t("npk", val("n", 0), val("p", 0), val("k", 0)),
+                 t("temp", val("temperature")), t("ec", val("ec", 0)), npk,
                  "NPK " + (t("conf_rendah") if npk_conf[0] == "rendah" else t(npk_conf[0]) if npk_conf[0] else none)]
         self.show(lines)
         for k in sorted(faults):
@@ -271,10 +326,18 @@ class Meter:
         self.append_log(",".join(row))
 
     def append_log(self, line):
+        """One row, atomically (kit.store: a power cut leaves the old log or the new one). A new
+        file, the first or the one started when the log rotates to soil.csv.1, begins with the
+        header: each file reads on its own in a spreadsheet."""
+        max_bytes = self.s["log_max_bytes"]
         try:
-            if store.open_existing(LOG) is None:
-                store.append_line(LOG, HEADER, self.s["log_max_bytes"])
-            store.append_line(LOG, line, self.s["log_max_bytes"])
+            try:
+                size = os.stat(LOG)[6]
+            except OSError:
+                size = 0
+            if not size or size + len(line) + 1 > max_bytes:
+                line = HEADER + "\n" + line  # one write: never a header without its row
+            store.append_line(LOG, line, max_bytes)
         except (OSError, ValueError) as e:  # a full or failing flash must not stop the meter
             log.info("akrubutan: log not written:", e)
 
@@ -282,7 +345,11 @@ class Meter:
     async def _stable_ph_v(self):
         vals = []
         while True:
-            vals.append(self._volts(self.ph_adc))
+            try:
+                vals.append(self._volts(self.ph_adc))
+            except OSError as e:
+                raise CalError("the pH input cannot be read (OSError %s): an ADC2 pin while Wi-Fi "
+                               "is on?" % (e.args[0] if e.args else "?")) from None
             if logic.stable(vals[-STABLE_N:], TOLERANCE["ph_v"]) and len(vals) >= STABLE_N:
                 return sorted(vals[-STABLE_N:])[STABLE_N // 2]  # the median of the settled five
             if len(vals) > 120:
@@ -292,46 +359,93 @@ class Meter:
                 self.watchdog.feed()
             await asyncio.sleep_ms(self.s["sample_ms"])
 
+    async def _buffer_temperature(self):
+        """The DS18B20's reading, taken as the buffers' temperature (dip it with the electrode):
+        the slope is judged against the Nernst slope at that temperature. None without one."""
+        if self.temp is None:
+            return None
+        from drivers.ds18b20 import DS18B20Error
+
+        try:
+            return await self.temp.read_c()
+        except DS18B20Error:
+            return None
+
+    def _new_cal(self, points, temp_c):
+        return PhCal.from_points(points, zero_v=self.s["ph_zero_v"], gain=self.s["ph_gain"],
+                                 temp_c=25.0 if temp_c is None else temp_c)
+
+    @staticmethod
+    def _slopes(cal):
+        return "/".join(["%d%%" % int(cal.slope_pct(s) + 0.5)
+                         for s in (cal.slope_acid, cal.slope_alk) if s is not None])
+
     async def calibrate_ph(self):
+        """6.86 (the offset), then 4.01 or 9.18 (the slope; told apart by the direction of the
+        change and the module's polarity, the sign of ph_gain), then optionally the other one:
+        a third buffer checks the electrode on both sides of neutral. A long press or no press
+        within THIRD_WAIT_MS finishes with two. A refused calibration keeps the previous one."""
         if self.ph_adc is None:
             return
         t = self.t
         try:
             self.show(t("cal_686").split("|"))
-            await self.wait_press()
+            if await self.wait_press(CAL_WAIT_MS) is None:
+                return self._cal_cancelled()
             v686 = await self._stable_ph_v()
             self.show(t("cal_second").split("|"))
-            await self.wait_press()
+            if await self.wait_press(CAL_WAIT_MS) is None:
+                return self._cal_cancelled()
             v2 = await self._stable_ph_v()
-            # which buffer: 4.01 lies on the far side of 6.86 from 9.18; the module's sign says
             slope_sign = -1 if self.s["ph_gain"] > 0 else 1
-            buffer = 4.01 if (v2 - v686) * slope_sign < 0 else 9.18
-            cal = PhCal.from_points([(6.86, v686), (buffer, v2)], zero_v=self.s["ph_zero_v"],
-                                    gain=self.s["ph_gain"])
+            second = 4.01 if (v2 - v686) * slope_sign < 0 else 9.18
+            other = 9.18 if second == 4.01 else 4.01
+            points = [(6.86, v686), (second, v2)]
+            temp_c = await self._buffer_temperature()
+            cal = self._new_cal(points, temp_c)  # two points must pass before a third is asked
+            self.show(t("cal_third", self._slopes(cal), "%.2f" % other).split("|"))
+            held = await self.wait_press(THIRD_WAIT_MS)
+            if held is not None and held < LONG_PRESS_MS:
+                points.append((other, await self._stable_ph_v()))
+                cal = self._new_cal(points, temp_c)
         except CalError as e:
             log.info("akrubutan: pH calibration refused:", e)
-            self.show(t("cal_bad", "").split("|") + [str(e)[i:i + 16] for i in range(0, 64, 16)])
+            why = str(e)
+            if why.startswith("pH calibration: "):
+                why = why[16:]
+            self.show(t("cal_bad", "").split("|")[:1] + wrap(why, 16)[:7])
             return
-        store.write_json(PH_CAL, {"cal": cal.to_json(), "t": unix_time()})
-        self.phcal, self.ph_cal_t = cal, unix_time()
-        pct = int(cal.slope_pct(cal.slope) + 0.5)
-        log.info("akrubutan: pH calibrated with %.2f: offset %+.1f mV, slope %d %%"
-                 % (buffer, cal.offset_mv(), pct))
-        self.show(t("cal_ok", pct).split("|"))
+        now = unix_time()
+        store.write_json(PH_CAL, {"cal": cal.to_json(), "t": now})
+        self.phcal, self.ph_cal_t = cal, now
+        log.info("akrubutan: pH calibrated with %s at %.1f C: offset %+.1f mV, slope %s of Nernst"
+                 % (" ".join(["%.2f" % p[0] for p in points]), cal.temp_c, cal.offset_mv(), self._slopes(cal)))
+        self.show(t("cal_ok", self._slopes(cal)).split("|"))
+
+    def _cal_cancelled(self):
+        log.info("akrubutan: pH calibration cancelled (no press within %d s); the previous one "
+                 "stays" % (CAL_WAIT_MS // 1000))
+        self.show(self.t("cal_cancel").split("|"))
 
     # -- the button -------------------------------------------------------------------------
-    async def wait_press(self):
-        """The next press: its hold time in ms (debounced: 30 ms stable)."""
+    async def wait_press(self, timeout_ms=None):
+        """The next press: its hold time in ms (debounced: 30 ms stable; at most LONG_PRESS_MS),
+        or None when no press began within ``timeout_ms``."""
         b = self.button
         if b is None:
-            await asyncio.sleep(3600)
-            return 0
-        while not b.value():  # still held from before
+            await asyncio.sleep_ms(timeout_ms or 3600000)
+            return None if timeout_ms else 0
+        start = time.ticks_ms()
+        while not b.value():  # still held from before (a long press held on): keep feeding
+            if self.watchdog is not None:
+                self.watchdog.feed()
             await asyncio.sleep_ms(20)
         while True:
             while b.value():
                 if self.watchdog is not None:
                     self.watchdog.feed()
+                if timeout_ms is not None and time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                    return None
                 await asyncio.sleep_ms(20)
             await asyncio.sleep_ms(30)
             if not b.value():
@@ -342,28 +456,73 @@ class Meter:
         return time.ticks_diff(time.ticks_ms(), start)
 
     def next_seq(self):
-        """The sample number: in the RTC memory across deep sleep, from the log's last row
-        otherwise."""
+        """The sample number: kept in the RTC memory (it survives deep sleep and resets, not a
+        power cut); without it, one more than the log's last row."""
         mem = self.hal.rtc_memory()
-        seq = 0
+        seq = None
         if mem and mem[:4] == b"AKR1":
-            seq = int(mem[4:].decode() or 0)
+            try:
+                seq = int(mem[4:].decode())
+            except (ValueError, UnicodeError):
+                seq = None
+        if seq is None:
+            seq = self._last_logged_seq()
         seq += 1
         self.hal.rtc_memory(b"AKR1%d" % seq)
         return seq
 
+    @staticmethod
+    def _last_logged_seq():
+        """``seq`` of the newest row in soil.csv (or soil.csv.1), 0 without one; reads only the
+        file's tail."""
+        for name in (LOG, LOG + ".1"):
+            try:
+                size = os.stat(name)[6]
+                with open(name, "rb") as f:
+                    if size > 512:
+                        f.seek(size - 512)
+                    lines = f.read().split(b"\n")
+            except OSError:
+                continue
+            if size > 512:
+                lines = lines[1:]  # the first line of a tail is cut
+            for line in reversed(lines):
+                cols = line.split(b",")
+                if len(cols) > 2:
+                    try:
+                        return int(cols[1])
+                    except ValueError:
+                        pass  # the header
+        return 0
+
+    def sleep_display(self):
+        """The OLED off while the meter sleeps: a lit SSD1306 draws 10-20 mA, a thousand times
+        a sleeping ESP32, and keeps its picture (and its current) through the ESP32's deep
+        sleep; the driver turns it on again at the next wake."""
+        if self.oled is not None:
+            try:
+                self.oled.power(False)
+            except OSError as e:
+                log.info("akrubutan: OLED error", e)
+
     async def run(self):
-        self.show([self.t("ready"), self.t("press")])
+        field = self.s["sleep_min"] > 0
+        ready = [self.t("ready")] if field else [self.t("ready"), self.t("press")]
+        if self.master is not None and self.s["probe"] == "auto":
+            self.show([self.t("searching")])  # up to 7 s: the button is not read meanwhile
+        else:
+            self.show(ready)
         await self.find_probe()
-        if self.s["sleep_min"]:
+        if field:
             await self.measure_and_log(self.next_seq())
             log.info("akrubutan:", self.t("sleeping", self.s["sleep_min"]))
+            self.sleep_display()
             self.hal.deepsleep(self.s["sleep_min"] * 60000)
             return
         while True:
-            self.show([self.t("ready"), self.t("press")])
+            self.show(ready)
             held = await self.wait_press()
-            if held >= LONG_PRESS_MS:
+            if held is not None and held >= LONG_PRESS_MS:
                 await self.calibrate_ph()
                 await asyncio.sleep_ms(2000)
             else:

@@ -77,6 +77,11 @@ class PhCal:
             raise CalError("pH calibration needs 4.01 or 9.18 after 6.86")
         self.slope_acid = (acid - v686) / (4.01 - 6.86) if acid is not None else None  # V/pH
         self.slope_alk = (alkaline - v686) / (9.18 - 6.86) if alkaline is not None else None
+        # the sides first: a swapped buffer would otherwise be reported as a bad slope
+        if self.slope_acid is not None and self.slope_alk is not None and \
+                (self.slope_acid > 0) != (self.slope_alk > 0):
+            raise CalError("pH calibration: 4.01 and 9.18 lie on the same side of 6.86; a buffer "
+                           "was swapped or contaminated")
         for name, s in (("4.01", self.slope_acid), ("9.18", self.slope_alk)):
             if s is None:
                 continue
@@ -87,10 +92,6 @@ class PhCal:
                                "old or dirty electrode, wrong buffer, or gain %.2f is not this "
                                "module's" % (name, pct, abs(s) / abs(gain) * 1000, gain))
         self.slope = self.slope_acid or self.slope_alk or 0.0  # V/pH for the offset (never 0 here)
-        if self.slope_acid is not None and self.slope_alk is not None and \
-                (self.slope_acid > 0) != (self.slope_alk > 0):
-            raise CalError("pH calibration: 4.01 and 9.18 lie on the same side of 6.86; a buffer "
-                           "was swapped or contaminated")
         off = self.offset_mv()
         if abs(off) > 30:
             raise CalError("pH calibration: offset at pH 7 is %+.0f mV at the electrode (at most "

@@ -17,9 +17,13 @@ Change them in ``config.json`` on the board inside the device's section, for exa
 - log_max_bytes 16384: soil.csv rotates to soil.csv.1 past this (two files, ~300 rows each).
 - sleep_min 0: 0 measures on the button; N > 0 is field logging: wake every N minutes from
   deep sleep, measure, log, sleep again.
+- watchdog_s 10: the watchdog resets a meter whose loop stopped; 0 turns it off, otherwise at
+  least 6 s (a sample can take ~4 s and the wait between samples up to 5 s).
 - crops: more crops for the advice, as [name, lowest pH, highest pH], e.g.
   [["cabai", 6.0, 7.0]] from your extension officer's table.
 """
+
+MIN_WATCHDOG_S = 6  # the longest the measuring loop goes without feeding it, plus a margin
 
 SCHEMA = {
     "lang": ("id", ("choice", "id", "en")),
@@ -48,6 +52,11 @@ def check(s, source):
         raise ConfigError("%s: fields 'moisture_dry_v' %.2f and 'moisture_wet_v' %.2f must be at "
                           "least 0.3 V apart (air and water readings of the probe)"
                           % (source, s["moisture_dry_v"], s["moisture_wet_v"]))
+    if s["watchdog_s"] and s["watchdog_s"] < MIN_WATCHDOG_S:
+        raise ConfigError("%s: field 'watchdog_s' %d: 0 (off) or at least %d s; one sample can "
+                          "take ~4 s (a DS18B20 read twice, an RS485 probe asked again) and the "
+                          "wait between samples is up to 5 s (sample_ms)"
+                          % (source, s["watchdog_s"], MIN_WATCHDOG_S))
     if abs(s["ph_gain"]) < 0.5:
         raise ConfigError("%s: field 'ph_gain' %r: the module's gain is 0.5-20 (either sign)"
                           % (source, s["ph_gain"]))

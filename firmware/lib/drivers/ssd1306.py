@@ -6,6 +6,7 @@ The controller (Solomon Systech SSD1306 datasheet rev 1.1) takes a control byte,
 (0x00) or display data (0x40). Its RAM is 8 pages of 128 columns; one byte is a column of 8
 pixels, least significant bit on top: the layout of framebuf.MONO_VLSB, so the frame buffer is
 sent as it is. The charge pump (0x8D 0x14) must be on for modules without a 7-9 V VCC input.
+The display RAM holds noise after power-up, so it is cleared before the display is switched on.
 
     oled = SSD1306(i2c)                 # finds 0x3C or 0x3D
     oled.show_lines(["pH 5.8", "agak masam"])
@@ -47,8 +48,10 @@ class SSD1306:
         self.buf = bytearray(WIDTH * HEIGHT // 8)
         self.fb = framebuf.FrameBuffer(self.buf, WIDTH, HEIGHT, framebuf.MONO_VLSB)
         self._cmd = bytearray(2)
-        for c in _INIT:
+        for c in _INIT[:-1]:
             self.command(c)
+        self.show()  # the RAM holds noise at power-up: clear it before the panel lights
+        self.command(_INIT[-1])
 
     def command(self, c):
         self._cmd[0] = 0x00

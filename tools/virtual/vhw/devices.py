@@ -75,8 +75,8 @@ def apply(board, parts, item):
         from vhw import board as vboard
 
         for other in parts.values():
-            if isinstance(other, LCD):
-                other.power_cycle()  # the LCD hangs on the same supply
+            if isinstance(other, (LCD, OLED, DS18B20)):
+                other.power_cycle()  # displays and the DS18B20 hang on the board's supply
             elif isinstance(other, Keypad):
                 other.release(other.pressed())
         raise Reset(vboard.PWRON_RESET, item["off_ms"], "power cut")

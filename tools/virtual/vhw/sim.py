@@ -96,6 +96,8 @@ def run(spec):
             except Reset as r:
                 board.emit("system", "reset", "cause", r.cause, "why", r.why)
                 board.reset_cause = r.cause
+                if r.cause == vboard.PWRON_RESET:
+                    board.rtc_memory = b""  # the RTC's slow memory keeps through deep sleep, not a power cut
                 _reset_board(board)
                 if r.sleep_ms:
                     clock.advance(r.sleep_ms * 1000)

@@ -8,7 +8,13 @@ sent (SSD1306 datasheet rev 1.1, section 9 and 10).
   0x00-0x1F columns); column and page windows (0x21, 0x22);
 - the panel lights only with the display on (0xAF) and the charge pump on (0x8D 0x14: the
   modules have no external VCC); segment remap (0xA0/0xA1) and COM scan direction (0xC0/0xC8)
-  mirror the picture, invert (0xA7) inverts it, as the glass would show.
+  mirror the picture, invert (0xA7) inverts it, entire display on (0xA5) lights every pixel,
+  as the glass would show;
+- after power-up the display RAM holds noise (the datasheet leaves it undefined): a fixed
+  pseudo-random pattern here, so a driver that lights the panel before clearing it shows it.
+
+Not modelled (the driver leaves them at their reset values): display start line (0x40-0x7F),
+display offset (0xD3), multiplex ratio (0xA8), contrast (0x81), scrolling.
 
 What a person sees is decoded into text by matching each 8x8 cell with the glyphs of the
 runtime's framebuf font (the one the firmware draws with); a cell that is no glyph reads "?".
@@ -34,6 +40,17 @@ def _glyphs():
     return _GLYPHS
 
 
+def _noise():
+    """Display RAM at power-up: undefined on the chip; a fixed pseudo-random fill here (a
+    16-bit linear congruential sequence), the same on both runtimes."""
+    ram = bytearray(1024)
+    x = 0x2545
+    for i in range(1024):
+        x = (x * 75 + 74) & 0xFFFF
+        ram[i] = x >> 8
+    return ram
+
+
 def _reverse_bits(v):
     r = 0
     for i in range(8):
@@ -51,22 +68,27 @@ class OLED:
         board.pin(sda)
         board.i2c_devices.setdefault((scl, sda), {})[addr] = self
         board.attach(name, self)
+        self.shown = None  # the last visible picture (bytes) reported
+        self.frames = 0
         self.power_cycle()
 
     def power_cycle(self):
-        self.ram = bytearray(1024)
+        """Power off and on: the panel goes dark at once (an event, if it showed something),
+        the controller is back at its reset state and its RAM holds noise."""
+        self.ram = _noise()
         self.on = False
         self.pump = False
         self.remap = False
         self.com_rev = False
         self.invert = False
+        self.all_on = False
         self.mode = 2  # page addressing after reset
         self.col_lo, self.col_hi, self.page_lo, self.page_hi = 0, 127, 0, 7
         self.col, self.page = 0, 0
         self._pending = []  # a command waiting for its arguments
         self._dirty = False  # a command changed what the glass shows
-        self.shown = None  # the last visible picture (bytes) reported
-        self.frames = 0
+        if self.shown is not None:
+            self._report()
 
     # -- I2C ----------------------------------------------------------------------------------
     def i2c_write(self, data):
@@ -121,6 +143,9 @@ class OLED:
         elif b in (0xA6, 0xA7):
             self.invert = b == 0xA7
             self._dirty = True
+        elif b in (0xA4, 0xA5):
+            self.all_on = b == 0xA5
+            self._dirty = True
         elif 0xB0 <= b <= 0xB7 and self.mode == 2:
             self.page = b - 0xB0
         elif b <= 0x0F and self.mode == 2:
@@ -164,6 +189,8 @@ class OLED:
         """The picture as a person sees it, in the RAM's layout (1024 bytes)."""
         if not (self.on and self.pump):
             return bytes(1024)
+        if self.all_on:
+            return b"\xff" * 1024
         out = bytearray(1024)
         for page in range(8):
             src_page = page if self.com_rev else 7 - page
