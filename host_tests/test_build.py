@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kampung import VIRTUAL, build, sim
+from kampung import VIRTUAL, boards, build, sim
 
 
 def test_source_bundle_has_what_the_shoe_needs_and_a_true_manifest(tmp_path):
@@ -41,13 +41,58 @@ def test_mpy_bundle_is_compiled_for_the_chip(tmp_path, board, arch):
 
 
 @pytest.mark.parametrize("mpy", [False, True], ids=["source", "mpy"])
-def test_bundle_runs_like_the_source_tree(tmp_path, mpy):
+@pytest.mark.parametrize("device", ["blind_shoe", "akrubutan"])
+def test_bundle_runs_like_the_source_tree(tmp_path, device, mpy):
+    # akrubutan's field scenario uses every part, so every driver it imports lazily is loaded
     out = tmp_path / "bundle"
-    build.build("blind_shoe", "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
-    ref, _, _ = sim.simulate("blind_shoe", out=tmp_path / "ref.jsonl")
-    got, _, _ = sim.simulate("blind_shoe", out=tmp_path / "got.jsonl", roots=(VIRTUAL, out))
+    build.build(device, "esp32_devkitc", out, mpy=mpy, secrets=tmp_path / "none.json")
+    ref, _, _ = sim.simulate(device, out=tmp_path / "ref.jsonl")
+    got, events, _ = sim.simulate(device, out=tmp_path / "got.jsonl", roots=(VIRTUAL, out))
     assert ref.returncode == got.returncode == 0, got.stdout[-2000:]
+    assert not [e for e in events if e["kind"] == "exception"], got.stdout[-2000:]
     assert (tmp_path / "ref.jsonl").read_bytes() == (tmp_path / "got.jsonl").read_bytes()
+
+
+def test_akrubutan_bundle_carries_its_lazily_imported_drivers_only(tmp_path):
+    # Meter imports each driver inside a function, only when the board has the part
+    files = build.build("akrubutan", "esp32_devkitc", tmp_path / "b", secrets=tmp_path / "x.json")["files"]
+    for need in ("apps/akrubutan/app.py", "apps/akrubutan/logic.py", "apps/akrubutan/texts.py",
+                 "lib/drivers/ds18b20.py", "lib/drivers/modbus_rtu.py", "lib/drivers/soil_probe.py",
+                 "lib/drivers/ssd1306.py"):
+        assert need in files, sorted(files)
+    for other in ("lib/drivers/hcsr04.py", "lib/drivers/keypad.py", "lib/kit/mqtt.py"):
+        assert other not in files, f"{other} belongs to another device: {sorted(files)}"
+
+
+def _resolves(files: set, name: str) -> bool:
+    rel = name.replace(".", "/")
+    return any(f"{base}{rel}{end}" in files for base in ("", "lib/") for end in (".py", "/__init__.py"))
+
+
+@pytest.mark.parametrize("device", build.APPS_WITH_FIRMWARE)
+def test_every_firmware_import_in_a_bundle_resolves_inside_it(tmp_path, device):
+    """Each import of a firmware package (kit, drivers, apps) in any bundled file, those inside
+    functions included, names a file of the bundle: a missed lazy import fails only on the
+    board, the first time the part is used."""
+    import ast
+
+    out = tmp_path / "b"
+    files = set(build.build(device, "esp32_devkitc", out, secrets=tmp_path / "x.json")["files"])
+    missing = []
+    for rel in sorted(f for f in files if f.endswith(".py")):
+        for node in ast.walk(ast.parse((out / rel).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+                package = node.module.replace(".", "/")
+                if any(f"{b}{package}/__init__.py" in files for b in ("", "lib/")):
+                    names += [f"{node.module}.{a.name}" for a in node.names]  # from a package: submodules
+            else:
+                continue
+            missing += [f"{rel}: {n}" for n in names
+                        if n.split(".")[0] in ("kit", "drivers", "apps") and not _resolves(files, n)]
+    assert not missing, missing
 
 
 def test_config_layers_site_then_device(tmp_path):
@@ -96,9 +141,16 @@ def test_secrets_file_is_git_ignored():
     assert "secrets.json" in ignored
 
 
-def test_device_without_firmware_is_a_clear_error(capsys):
-    assert build.main(["akrubutan"]) == 2
-    assert "akrubutan: no firmware yet" in capsys.readouterr().err
+def test_every_device_has_firmware():
+    assert sorted(build.APPS_WITH_FIRMWARE) == sorted(boards.device_names())
+
+
+def test_unknown_device_is_refused_with_the_valid_names(capsys):
+    assert build.main(["sepatu"]) == 2
+    err = capsys.readouterr().err
+    assert "'sepatu': not a device" in err, err
+    for device in ("blind_shoe", "kandig", "akrubutan", "kuword"):
+        assert device in err, err
 
 
 def test_duplicate_keys_in_a_settings_file_are_refused(tmp_path):

@@ -84,6 +84,13 @@ def test_deployed_board_runs_the_lock(tmp_path):
     assert not (out / "lib" / "drivers" / "hcsr04.mpy").exists(), "the lock's bundle carries the shoe's driver"
 
 
+def test_deployed_board_runs_the_soil_meter(tmp_path):
+    out, console = deploy_and_watch(tmp_path, "akrubutan", mpy=True)
+    assert "kampung: akrubutan on esp32_devkitc" in console, console
+    assert "OLED: Akrubutan siap" in console and "ERROR" not in console, console
+    assert (out / "lib" / "drivers" / "ds18b20.mpy").exists(), "a driver imported inside Meter"
+
+
 def test_reading_the_audit_log_leaves_the_lock_running(tmp_path):
     from kampung import audit
 

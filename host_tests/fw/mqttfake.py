@@ -6,8 +6,10 @@ client writes are split into packets, recorded with the virtual time, and answer
 a broker would (CONNACK, SUBACK, PUBACK, PINGRESP), unless told to stay silent. The test plays
 the rest of the broker with ``feed()`` and ``hang_up()``.
 
-Known differences from a real connection: no partial reads or writes, zero latency, and
-``write`` after ``hang_up`` raises OSError(EPIPE) at once (a real socket may take a while).
+Known differences from a real connection: no partial writes, zero latency, and ``write`` after
+``hang_up`` raises OSError(EPIPE) at once (a real socket may take a while). ``read(n)`` returns
+what has been fed, up to ``n`` bytes, as a socket returns what has arrived; ``chunk`` caps each
+read, so a packet arrives in pieces as it may over TCP.
 """
 
 import asyncio
@@ -30,13 +32,15 @@ class FakeSocket:
 
 class FakeBroker:
     def __init__(self, connack=0, session_present=0, ping=True, puback=True, suback=None,
-                 silent=False):
+                 silent=False, chunk=None):
         self.connack = connack
         self.session_present = session_present
         self.ping = ping  # answer PINGREQ
         self.puback = puback  # acknowledge QoS 1 PUBLISH
         self.suback = suback  # return codes to grant (None: the requested QoS)
         self.silent = silent  # answer nothing at all
+        self.chunk = chunk  # at most this many bytes a read (None: all that has arrived)
+        self.reads = 0  # read() calls that returned data
         self.s = FakeSocket()
         self.packets = []  # (ticks_ms, packet bytes) in the order the client wrote them
         self.writes = 0
@@ -48,14 +52,18 @@ class FakeBroker:
 
     # -- the client's side ------------------------------------------------------------------
 
-    async def readexactly(self, n):
-        while len(self._inbox) < n:
+    async def read(self, n):
+        """Up to ``n`` bytes, waiting until some have arrived; b"" once hung up (as Stream)."""
+        while not self._inbox:
             if self._eof or self.s.closed:
-                raise EOFError("fake broker hung up")
+                return b""
             self._event.clear()
             await self._event.wait()
+        if self.chunk is not None and n > self.chunk:
+            n = self.chunk
         data = self._inbox[:n]
         self._inbox = self._inbox[n:]
+        self.reads += 1
         return data
 
     def write(self, data):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kampung import FIRMWARE, ROOT, boards, runtimes
 
-APPS_WITH_FIRMWARE = ("blind_shoe", "kandig", "kuword")
+APPS_WITH_FIRMWARE = ("blind_shoe", "kandig", "akrubutan", "kuword")
 SECRETS_KEYS = {"wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password", "mqtt_host"}
 
 
@@ -35,9 +35,12 @@ class BuildError(ValueError):
 def firmware_files(device: str) -> list[str]:
     """Paths (relative to firmware/) a device needs on its board: main.py, the device's app
     package and every firmware module they import (followed through imports, so a shoe does
-    not carry the lock's keypad driver)."""
+    not carry the lock's keypad driver). Imports inside functions count too (the whole syntax
+    tree is walked): Akrubutan imports its drivers only when its board has the part."""
     if device not in APPS_WITH_FIRMWARE:
-        raise BuildError(f"{device}: no firmware yet (devices with firmware: {', '.join(APPS_WITH_FIRMWARE)})")
+        known = boards.device_names()
+        what = "no firmware yet" if device in known else "not a device"
+        raise BuildError(f"{device!r}: {what}; devices with firmware: {', '.join(APPS_WITH_FIRMWARE)}")
     todo = [FIRMWARE / "main.py", *sorted((FIRMWARE / "apps" / device).glob("*.py"))]
     seen: set[Path] = set()
     while todo:

@@ -10,6 +10,7 @@
     kampung deploy blind_shoe [--port P]   # send the bundle (to a virtual board without --port)
     kampung vboard                         # a virtual ESP32 on a serial port for mpremote
     kampung audit --port P                 # a Kuword lock's audit log (or --flash DIR)
+    kampung soil export --port P OUT.csv   # Akrubutan's soil log as one CSV (`soil plot`: a PNG)
     kampung bench                          # memory, latency and size figures
     kampung hub broker-config|run|set-password  # the Kandig neighbourhood hub
 """
@@ -23,7 +24,7 @@ import sys
 # command -> module of the kampung package whose main(argv) runs it
 COMMANDS = {"sim": "sim", "boards": "boards", "trace": "traces", "build": "build",
             "flash": "flash", "deploy": "deploy", "vboard": "vboard", "bench": "bench",
-            "audit": "audit", "hub": "hub.cli"}
+            "audit": "audit", "soil": "soil", "hub": "hub.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,7 +60,9 @@ buffer you reuse.
 
 RAM: the client preallocates a 128-byte buffer for outgoing packets (a small PUBLISH goes out
 in one write) and a 5-byte header buffer; the CONNECT packet is built once, in the
-constructor. What a message keeps alive is its topic, payload and, for QoS 1 until PUBACK, a
+constructor. Incoming bytes are read up to 256 at a time and parsed from that buffer, so a
+small packet costs one wait for the socket and one read, not one per field (on the unix
+port each wait is a poll() system call and a trip through the scheduler). What a message keeps alive is its topic, payload and, for QoS 1 until PUBACK, a
 small list. asyncio's coroutines and IO registrations leave short-lived garbage, about 0.7 KB
 per QoS 0 publish on the 64-bit unix port (less on an ESP32); waiting for drain() is skipped
 when the socket took everything. Measured on the unix port with this file compiled by mpy-cross:
@@ -82,6 +84,7 @@ _PINGRESP = 13
 _PINGREQ_PACKET = b"\xc0\x00"  # 3.12: type 12, remaining length 0
 _DISCONNECT_PACKET = b"\xe0\x00"  # 3.14: type 14, remaining length 0
 _BUF = 128  # outgoing buffer: a PUBLISH up to this size is sent in one write
+_RX = 256  # the socket is read this much at a time: a whole small packet in one read
 _MAX_LENGTH = 268435455  # 2.2.3: four bytes of 7 bits
 # CPython's asyncio transports may queue what write() was given without copying it, so the
 # reused buffer is copied there; MicroPython's Stream sends it or copies it before returning.
@@ -333,6 +336,8 @@ class MQTTClient:
         self._connecting = False
         self._r = None
         self._w = None
+        self._rx = b""  # bytes received and not parsed yet (from self._at on)
+        self._at = 0
         self._reader = None
         self._timer = None
         self._buf = bytearray(_BUF)
@@ -399,6 +404,8 @@ class MQTTClient:
         r, w = await self._open()
         self._r = r
         self._w = w
+        self._rx = b""  # nothing of an earlier connection is parsed as this one's
+        self._at = 0
         s = getattr(w, "s", None) or w.get_extra_info("socket")
         try:
             s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY (the unix port lacks the names)
@@ -407,7 +414,7 @@ class MQTTClient:
         self._down.clear()
         await self._send(self._connect)
         # 3.2: CONNACK is 0x20, remaining length 2, session-present flag, return code
-        data = await r.readexactly(4)
+        data = await self._take(r, 4)
         if data[0] != _CONNACK << 4 or data[1] != 2:
             raise MQTTError("expected CONNACK, got packet type %d" % (data[0] >> 4))
         if data[3]:
@@ -436,6 +443,8 @@ class MQTTClient:
         if w is None and not self.connected and not force:
             return
         self._w = self._r = None
+        self._rx = b""
+        self._at = 0
         self.connected = False
         self.reason = reason
         self._ping_at = None
@@ -719,22 +728,41 @@ class MQTTClient:
         except (OSError, EOFError, ValueError, MQTTError) as e:
             self._lost(_why(e))
 
+    async def _take(self, r, n):
+        """The next ``n`` bytes from the connection. The socket is read for whatever it holds
+        (at least ``_RX`` bytes asked for), so a small packet costs one read and one wait for
+        the socket, not one per field: an alert reaches the app in one wake-up."""
+        rx = self._rx
+        at = self._at
+        if len(rx) - at < n:
+            rx = rx[at:]
+            at = 0
+            while len(rx) < n:
+                want = n - len(rx)
+                more = await r.read(want if want > _RX else _RX)
+                if not more:
+                    raise EOFError("connection closed")
+                rx = rx + more if rx else more
+            self._rx = rx
+        self._at = at + n
+        return rx[at:at + n]
+
     async def _read_packet(self, r):
         hdr = self._hdr
-        b = await r.readexactly(2)
+        b = await self._take(r, 2)
         hdr[0] = b[0]
         hdr[1] = b[1]
         i = 1
         while hdr[i] & 0x80 and i < 4:
             i += 1
-            hdr[i] = (await r.readexactly(1))[0]
+            hdr[i] = (await self._take(r, 1))[0]
         n = decode_length(hdr, 1)[0]  # ValueError past 4 bytes
         self._last_rx = time.ticks_ms()
         kind = hdr[0] >> 4
         if kind == _PUBLISH:
             await self._on_publish(r, hdr[0], n)
         elif kind == _PUBACK and n == 2:
-            b = await r.readexactly(2)
+            b = await self._take(r, 2)
             pid = b[0] << 8 | b[1]
             for m in self._inflight:
                 if m[0] == pid:
@@ -742,7 +770,7 @@ class MQTTClient:
                     self._acked.set()  # wakes wait_acked() and a publish waiting for room
                     break
         elif kind == _SUBACK and n >= 3:
-            b = await r.readexactly(n)
+            b = await self._take(r, n)
             if (b[0] << 8 | b[1]) == self._sub_pid:
                 self._sub_codes = b[2:]
                 self._sub_evt.set()
@@ -753,15 +781,15 @@ class MQTTClient:
 
     async def _skip(self, r, n):
         while n > 0:
-            k = 64 if n > 64 else n
-            await r.readexactly(k)
+            k = _RX if n > _RX else n
+            await self._take(r, k)
             n -= k
 
     async def _on_publish(self, r, flags, n):
         qos = flags >> 1 & 3
         if qos > 1:
             raise MQTTError("received a QoS %d PUBLISH: only QoS 0 and 1 are supported" % qos)
-        b = await r.readexactly(2)
+        b = await self._take(r, 2)
         tlen = b[0] << 8 | b[1]
         rest = n - 2 - tlen - (2 if qos else 0)
         if rest < 0:
@@ -771,16 +799,16 @@ class MQTTClient:
             await self._skip(r, tlen)
             topic = b""
         else:
-            topic = await r.readexactly(tlen)
+            topic = await self._take(r, tlen)
         pid = 0
         if qos:
-            b = await r.readexactly(2)
+            b = await self._take(r, 2)
             pid = b[0] << 8 | b[1]
         if big:
             await self._skip(r, rest)
             self.dropped += 1  # still acknowledged: sent again, it would only be dropped again
         else:
-            payload = await r.readexactly(rest) if rest else b""
+            payload = await self._take(r, rest) if rest else b""
             # A full queue stops the reading here: TCP flow control then holds the broker
             # back, and nothing is lost. The keepalive does not count this time as dead.
             while len(self._queue) >= self.queue_len:

@@ -1,0 +1,354 @@
+"""``kampung soil``: Akrubutan's log off a (virtual) board as one CSV, and that CSV as a chart.
+
+The logs are written by the firmware itself, run in the simulator with a small
+``log_max_bytes`` so that soil.csv rotates to soil.csv.1 as on a board after months of use."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kampung import build, deploy, sim, soil
+from kampung.vboard import VirtualBoard
+
+EARLY, LATE = 14, 26  # measurements in the two runs; 1024-byte files hold about 10 rows each
+PH_686_V, PH_401_V = 2.5248, 3.0307  # the built-in scenario's buffers: a slope the meter accepts
+SLOPE_V = (PH_401_V - PH_686_V) / (4.01 - 6.86)  # volts per pH at the module's output
+
+
+def scenario(measurements: int) -> dict:
+    """The meter in a field: 3 readings before its pH calibration (pH confidence rendah), the
+    calibration (6.86, 4.01, a long press to finish), then readings whose moisture swings in
+    and out of 20-60 % (NPK confidence indikatif / rendah) and whose pH crosses several
+    classes. The sim's clock is set, so t > 0."""
+    inputs: list[dict] = []
+    at = 4000
+
+    def reading(i: int):
+        nonlocal at
+        m = 35 + 30 * math.sin(i / 3)
+        ph = 6.3 + 2.2 * math.sin(i / 4)
+        inputs.extend([
+            {"at_ms": at, "part": "soil_moisture", "volts": round(2.70 - m / 100 * 1.55, 3)},
+            {"at_ms": at, "part": "ph", "volts": round(PH_686_V + (ph - 6.86) * SLOPE_V, 4)},
+            {"at_ms": at, "part": "soil_probe", "values": {
+                "moisture": round(m, 1), "ec": int(200 + 8 * m), "n": int(20 + m),
+                "p": round(4 + m / 8, 1), "k": int(60 + 2.5 * m)}},
+            {"at_ms": at + 300, "part": "button", "press_ms": 150}])
+        at += 8000
+
+    for i in range(3):
+        reading(i)
+    inputs += [{"at_ms": at, "part": "ph", "volts": PH_686_V},
+               {"at_ms": at + 1000, "part": "button", "press_ms": 3500},
+               {"at_ms": at + 6000, "part": "button", "press_ms": 150},
+               {"at_ms": at + 14000, "part": "ph", "volts": PH_401_V},
+               {"at_ms": at + 16000, "part": "button", "press_ms": 150},
+               {"at_ms": at + 24000, "part": "button", "press_ms": 3500}]  # no third buffer
+    at += 32000
+    for i in range(3, measurements):
+        reading(i)
+    return {"device": "akrubutan", "board": "esp32_devkitc", "duration_ms": at + 2000,
+            "config": {"akrubutan": {"log_max_bytes": 1024, "measure_s": 5}},
+            "parts": {"soil_probe": {"family": "renke", "addr": 1, "baud": 4800,
+                                     "values": {"moisture": 35, "temperature": 26.1, "ec": 420,
+                                                "ph": 6.0, "n": 41, "p": 9, "k": 160}},
+                      "ds18b20": {"temp_c": 26.3}, "soil_moisture": {"volts": 2.70},
+                      "ph": {"volts": 2.5}},
+            "inputs": inputs}
+
+
+def run_meter(folder: Path, measurements: int) -> Path:
+    path = folder / f"field{measurements}.json"
+    path.write_text(json.dumps(scenario(measurements)))
+    flash = folder / f"flash{measurements}"
+    proc, _, _ = sim.simulate("akrubutan", scenario=path, flash=flash)
+    assert proc.returncode == 0 and "ERROR" not in proc.stdout, proc.stdout + proc.stderr
+    return flash
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory):
+    """Two runs of the same field: after EARLY measurements and after LATE (the later board
+    has rotated its first rows away). The sim is deterministic: the rows both runs hold are
+    the same, byte for byte."""
+    folder = tmp_path_factory.mktemp("field")
+    return run_meter(folder, EARLY), run_meter(folder, LATE)
+
+
+def board_lines(flash: Path) -> list[str]:
+    """The measurement lines on a board's flash, older file first (read without soil.py)."""
+    out = []
+    for name in ("soil.csv.1", "soil.csv"):
+        if (flash / name).exists():
+            out += [ln for ln in (flash / name).read_text().splitlines() if not ln.startswith("t,")]
+    return out
+
+
+def seqs(lines: list[str]) -> list[int]:
+    return [int(ln.split(",")[1]) for ln in lines]
+
+
+def exported(path: Path) -> list[str]:
+    lines = path.read_text().splitlines()
+    assert lines[0] == soil.HEADER and soil.HEADER not in lines[1:], lines[:3]
+    return lines[1:]
+
+
+# -- export -----------------------------------------------------------------------------------
+
+def test_the_field_run_rotated_its_log(field):
+    early, late = field
+    for flash in field:
+        assert (flash / "soil.csv.1").exists() and (flash / "soil.csv").exists(), sorted(flash.iterdir())
+    assert seqs(board_lines(early))[0] == 1 and seqs(board_lines(late))[0] > 1, \
+        "the later board must have lost its first rows to rotation for the merge tests to mean anything"
+    assert seqs(board_lines(early)) == list(range(1, EARLY + 1)), seqs(board_lines(early))
+    assert seqs(board_lines(late))[-1] == LATE, seqs(board_lines(late))
+
+
+def test_export_from_a_virtual_board_running_the_meter(tmp_path, field):
+    """The real mpremote against a virtual ESP32 running the deployed meter: both files, older
+    first, the header once; the board is reset afterwards and the meter runs again."""
+    early, _ = field
+    bundle = tmp_path / "bundle"
+    build.build("akrubutan", "esp32_devkitc", bundle, secrets=tmp_path / "none.json")
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    for name in ("soil.csv.1", "soil.csv"):
+        shutil.copy(early / name, flash / name)
+    out = tmp_path / "tanah.csv"
+    with VirtualBoard(flash, device="akrubutan") as vb:
+        deploy.deploy(bundle, vb.port, progress=lambda s: None)
+        console = deploy.watch(vb.port, 1.5, show=lambda s: None)
+        assert "kampung: akrubutan on esp32_devkitc" in console, console
+        assert soil.main(["export", "--port", vb.port, str(out)]) == 0
+        time.sleep(1.0)  # the board boots again
+        running = deploy.mpremote(vb.port, "resume", "exec",
+                                  "import sys; print('apps.akrubutan.app' in sys.modules)", timeout=30)
+    assert running.strip().endswith("True"), f"the meter did not start again after the export: {running}"
+    lines = exported(out)
+    assert lines == board_lines(early), "every row, soil.csv.1 first, as the meter wrote it"
+    assert seqs(lines) == list(range(1, EARLY + 1)), seqs(lines)
+
+
+def test_merge_across_rotation_and_exports(tmp_path, field, capsys):
+    """An export kept on the laptop plus the board weeks later: every measurement once, in
+    order, although the board no longer holds the first ones."""
+    early, late = field
+    out = tmp_path / "tanah.csv"
+    assert soil.main(["export", "--flash", str(early), str(out)]) == 0
+    assert seqs(exported(out)) == list(range(1, EARLY + 1))
+    assert soil.main(["export", "--flash", str(late), str(out)]) == 1
+    assert "--merge" in capsys.readouterr().err, "an existing export is not silently replaced"
+    assert soil.main(["export", "--flash", str(late), "--merge", str(out), str(out)]) == 0
+    said = capsys.readouterr().out
+    overlap = len(set(seqs(board_lines(early))) & set(seqs(board_lines(late))))
+    assert overlap > 0 and f"{overlap} duplicates dropped" in said, said
+    lines = exported(out)
+    assert seqs(lines) == list(range(1, LATE + 1)), seqs(lines)
+    assert lines == board_lines(early) + [ln for ln in board_lines(late) if int(ln.split(",")[1]) > EARLY]
+    # two folders at once give the same result
+    again = tmp_path / "again.csv"
+    assert soil.main(["export", "--flash", str(early), "--flash", str(late), str(again)]) == 0
+    assert again.read_text() == out.read_text()
+
+
+def test_torn_and_foreign_lines_are_skipped_with_file_and_line(tmp_path, field, capsys):
+    early, _ = field
+    flash = tmp_path / "flash"
+    shutil.copytree(early, flash)
+    older = (flash / "soil.csv.1").read_bytes().splitlines(keepends=True)
+    older.insert(2, b"757382400,1,unknown,granted\n")  # a Kuword audit line: line 3
+    older.insert(4, b"1704067300,9,\xff\xfe,6.1\n")  # garbage bytes: line 5
+    (flash / "soil.csv.1").write_bytes(b"".join(older))
+    current = (flash / "soil.csv").read_bytes()
+    cut = b"1704067999,21,41.0,6.12,26.3,530,61,9,16"  # power cut mid-row: no newline
+    (flash / "soil.csv").write_bytes(current + cut)
+    out = tmp_path / "tanah.csv"
+    assert soil.main(["export", "--flash", str(flash), str(out)]) == 0
+    err = capsys.readouterr().err
+    n_current = len(current.splitlines())
+    assert f"{flash / 'soil.csv.1'} line 3: skipped" in err, err
+    assert f"{flash / 'soil.csv.1'} line 5: skipped" in err, err
+    assert f"{flash / 'soil.csv'} line {n_current + 1}: skipped" in err and "cut short" in err, err
+    assert err.count("skipped") == 3, err
+    assert exported(out) == board_lines(early), "the good rows are all kept, the bad ones dropped"
+
+
+def test_a_repeated_seq_without_clock_is_kept_identical_rows_are_not(tmp_path, capsys):
+    row = "0,{seq},{m},6.20,26.3,420,41,9,160,agak_masam,rendah,sedang,sedang,rendah,indikatif,"
+    first = [row.format(seq=s, m=30 + s) for s in (1, 2, 3)]
+    after_power_cut = [row.format(seq=s, m=50 + s) for s in (1, 2)]  # seq restarts, t still 0
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "soil.csv.1").write_text(soil.HEADER + "\n" + "\n".join(first) + "\n")
+    (flash / "soil.csv").write_text("\n".join(after_power_cut) + "\n")
+    old = tmp_path / "old.csv"
+    old.write_text(soil.HEADER + "\n" + first[0] + "\n" + first[1] + "\n")
+    out = tmp_path / "tanah.csv"
+    assert soil.main(["export", "--merge", str(old), "--flash", str(flash), str(out)]) == 0
+    assert exported(out) == first + after_power_cut, "two real measurements share seq 1 at t=0"
+    captured = capsys.readouterr()
+    assert "2 duplicates dropped" in captured.out, captured.out
+    assert captured.err.count("appears again with other values") == 2 and "no clock" in captured.err, captured.err
+
+
+def test_no_log_no_board_busy_port(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert soil.main(["export", "--flash", str(empty), str(tmp_path / "a.csv")]) == 1
+    assert "no soil.csv or soil.csv.1 in that folder" in capsys.readouterr().err
+    # a board with the firmware but no measurement yet, and one set up as another device
+    with VirtualBoard(tmp_path / "fresh", device="akrubutan") as vb:
+        assert soil.main(["export", "--port", vb.port, str(tmp_path / "b.csv")]) == 1
+        err = capsys.readouterr().err
+        assert "no soil log on the board yet" in err and "short press" in err, err
+        (vb.flash / "config.json").write_text('{"device": "kuword"}')
+        assert soil.main(["export", "--port", vb.port, str(tmp_path / "b.csv")]) == 1
+        assert "kuword, not an akrubutan" in capsys.readouterr().err
+    assert not (tmp_path / "b.csv").exists()
+    assert soil.main(["export", "--port", "/dev/nope", str(tmp_path / "c.csv")]) == 1
+    assert "no serial port /dev/nope" in capsys.readouterr().err
+    fake = tmp_path / "mpremote"
+    fake.write_text("#!/bin/sh\necho 'mpremote: failed to access /dev/ttyUSB0 (it may be in use "
+                    "by another program)' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(deploy, "MPREMOTE", str(fake))
+    port = tmp_path / "ttyUSB0"
+    port.touch()
+    assert soil.main(["export", "--port", str(port), str(tmp_path / "c.csv")]) == 1
+    assert "close other serial monitors" in capsys.readouterr().err
+
+
+# -- plot -------------------------------------------------------------------------------------
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def chart(field, tmp_path_factory):
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("chart")
+    rows = soil.parse("\n".join(board_lines(field[0])) + "\n", "test")
+    png = folder / "tanah.png"
+    c = soil.plot(rows, png, size=(900, 1150))
+    image = Image.open(png).convert("RGB")
+    return rows, c, png, image
+
+
+def near(a, b, tol=3):
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def test_class_bands_come_from_the_firmware():
+    from apps.akrubutan import logic
+
+    edges = [hi for _, hi, _ in soil.ph_bands()][:-1]
+    assert edges == [4.5] + [limit for limit, _ in logic.PH_CLASSES], edges
+    assert [b[2] for b in soil.ph_bands()] == ["sangat_masam", "masam", "agak_masam", "netral",
+                                              "agak_alkalis", "alkalis"]
+    for k in "npk":
+        assert [hi for _, hi, _ in soil.npk_bands(k)][:-1] == list(logic.NPK_LIMITS[k]), k
+
+
+def test_plot_png_has_the_asked_size_and_a_time_axis(chart):
+    rows, c, png, image = chart
+    assert png_size(png) == (900, 1150) == image.size
+    assert c.x_mode == "time" and "WIB" in c.xlabel, c.xlabel
+    assert c.panels["ph"].ax.get_xlabel() == "" and c.panels["k"].ax.get_xlabel() == "Waktu (WIB)"
+
+
+def test_plot_shades_every_band_at_the_firmware_limits(chart):
+    """Pixels of the PNG: left of the first point (nothing but the band there), each band's
+    colour fills its middle, and the colour changes exactly at the class limits."""
+    rows, c, png, image = chart
+    x0 = min(x for p in c.panels.values() for x, _ in p.points + p.low)
+    checked = 0
+    for kind in ("ph", "n", "p", "k"):
+        panel = c.panels[kind]
+        lo, hi = panel.ax.get_ylim()
+        left_px = c.pixel(kind, x0, lo)[0] - 14  # inside the axes, before the first marker
+        assert c.pixel(kind, panel.ax.get_xlim()[0], lo)[0] < left_px
+        visible = [(max(a, lo), min(b, hi), name, colour) for a, b, name, colour in panel.bands if min(b, hi) > max(a, lo)]
+        assert visible, kind
+        for a, b, name, colour in visible:
+            col, row = c.pixel(kind, x0, (a + b) / 2)
+            if abs(c.pixel(kind, x0, b)[1] - c.pixel(kind, x0, a)[1]) < 6:
+                continue  # a sliver at the panel's edge
+            assert near(image.getpixel((left_px, row)), rgb(colour)), (kind, name, image.getpixel((left_px, row)))
+            checked += 1
+        for (_, b, name, colour), (_, _, name2, colour2) in zip(panel.bands, panel.bands[1:], strict=False):
+            if lo + 0.2 < b < hi - 0.2:  # a limit inside the panel: the colour changes there
+                d = (hi - lo) / 60
+                below = image.getpixel((left_px, c.pixel(kind, x0, b - d)[1]))
+                above = image.getpixel((left_px, c.pixel(kind, x0, b + d)[1]))
+                assert near(below, rgb(colour)) and near(above, rgb(colour2)), (kind, name, b, below, above)
+                assert not near(below, above, 12), f"{kind}: {name} and {name2} look the same"
+    assert checked >= 6 + 3, f"only {checked} bands checked: the field run should span the pH classes"
+
+
+def test_low_confidence_points_are_drawn_open(chart):
+    rows, c, png, image = chart
+    for kind, col, conf in (("ph", "ph", "conf_ph"), ("n", "n_mg_kg", "conf_npk"),
+                            ("p", "p_mg_kg", "conf_npk"), ("k", "k_mg_kg", "conf_npk")):
+        panel = c.panels[kind]
+        want_low = sum(1 for r in rows if r.values[col] is not None and getattr(r, conf) == "rendah")
+        want_good = sum(1 for r in rows if r.values[col] is not None and getattr(r, conf) != "rendah")
+        assert (len(panel.low), len(panel.points)) == (want_low, want_good), kind
+        assert want_low and want_good, f"{kind}: the field run should give both kinds"
+        for x, y in panel.low:
+            assert near(image.getpixel(c.pixel(kind, x, y)), (255, 255, 255), 25), (kind, x, y)
+        for x, y in panel.points:
+            assert near(image.getpixel(c.pixel(kind, x, y)), rgb(soil.POINT), 25), (kind, x, y)
+    assert len(c.panels["moisture"].points) == len(rows) and not c.panels["moisture"].low
+
+
+def test_plot_without_clock_uses_seq(tmp_path):
+    rows = soil.parse("".join(
+        f"0,{s},{20 + s},{5 + s / 10:.2f},26.0,400,40,8,150,masam,rendah,sedang,sedang,rendah,rendah,\n"
+        for s in range(3, 9)), "test")
+    c = soil.plot(rows, tmp_path / "id.png")
+    assert c.x_mode == "seq" and "seq" in c.xlabel and "tanpa jam" in c.xlabel, c.xlabel
+    assert [x for x, _ in c.panels["moisture"].points] == [3, 4, 5, 6, 7, 8]
+    c = soil.plot(rows, tmp_path / "en.png", lang="en")
+    assert "no clock" in c.xlabel and c.panels["moisture"].ax.get_ylabel() == "Soil moisture (%)"
+    mixed = rows[:3] + soil.parse(
+        "1704067300,9,30,6.00,26.0,400,40,8,150,agak_masam,rendah,sedang,sedang,baik,rendah,\n", "t")
+    assert soil.plot(mixed, tmp_path / "m.png").x_mode == "seq", "one row without time: seq for all"
+
+
+def test_plot_command(tmp_path, field, capsys):
+    csv = tmp_path / "tanah.csv"
+    assert soil.main(["export", "--flash", str(field[0]), str(csv)]) == 0
+    png = tmp_path / "chart.png"
+    assert soil.main(["plot", str(csv), str(png), "--lang", "en", "--size", "800x1000"]) == 0
+    assert png_size(png) == (800, 1000)
+    assert "Time (WIB)" in capsys.readouterr().out
+    empty = tmp_path / "empty.csv"
+    empty.write_text(soil.HEADER + "\n")
+    assert soil.main(["plot", str(empty), str(png)]) == 1
+    assert "no soil measurements" in capsys.readouterr().err
+
+
+def test_kampung_soil_runs_from_the_command_line(tmp_path, field):
+    kampung = str(Path(sys.executable).parent / "kampung")
+    proc = subprocess.run([kampung, "soil", "export", "--flash", str(field[1]), str(tmp_path / "x.csv")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "wrote" in proc.stdout, proc.stdout + proc.stderr
