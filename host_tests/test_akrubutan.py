@@ -173,8 +173,20 @@ def _power_cut() -> dict:
                        {"at_ms": 40000, "part": "button", "press_ms": 150}]}
 
 
+def _logger() -> dict:
+    """Field logging every minute with the Renke-style probe: power-on (the bus is searched),
+    then a wake whose remembered probe drops the two frames that ask it (a loose A/B wire for a
+    moment: the bus is searched again and the probe found), then a wake that asks it once."""
+    return {"duration_ms": 190000, "config": {"akrubutan": {"sleep_min": 1}},
+            "parts": {"soil_probe": {"family": "renke", "addr": 1, "baud": 4800,
+                                     "values": {"moisture": 34.5, "temperature": 26.1, "ec": 420, "ph": 5.4,
+                                                "n": 41, "p": 9, "k": 160}},
+                      "ds18b20": {"temp_c": 26.3}, "soil_moisture": {"volts": 1.90}, "ph": {"volts": 2.784}},
+            "inputs": [{"at_ms": 30000, "part": "soil_probe", "fault": "drop", "count": 2}]}
+
+
 SCENARIOS = {"p0507": _p0507, "p08": _p08, "hot": _hot_day, "search": _search, "no_probe": _no_probe,
-             "power_cut": _power_cut}
+             "power_cut": _power_cut, "logger": _logger}
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +216,9 @@ def runs(tmp_path_factory):
 def test_field_boot_search_finds_the_renke_probe_at_4800_baud(runs, runtime):
     run = runs("field", runtime)
     assert "akrubutan: Probe renke alamat 1 4800 baud" in run.logs(0, 2000), run.logs(0, 2000)
-    assert run.screens(0, 1000) == ["", "Cari probe RS485", "Akrubutan siap / Tekan tombol"], \
-        "no 'press the button' while the button is not read: %s" % run.screens(0, 1000)
+    # the sensors' warm-up (1 s) and the search: no 'press the button' while it is not read
+    assert run.screens(0, 2000) == ["", "Cari probe RS485", "Akrubutan siap / Tekan tombol"], \
+        "no 'press the button' while the button is not read: %s" % run.screens(0, 2000)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -302,6 +315,14 @@ def test_field_summary_folds_the_rs485_traffic_as_pulses(runs, runtime):
     assert de and not [line for line in de if "beeps" in line], de[:3]
     assert any(re.search(r"rs485_de +pulses \d+ ms every \d+ ms, \d+ times", line) for line in de), de[:3]
     assert any("oled       shows: Akrubutan siap | Tekan tombol" in line for line in lines)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_field_sensors_stay_on_while_the_meter_waits_for_the_button(runs, runtime):
+    run = runs("field", runtime)
+    switched = [(e["t_ms"], e["value"]) for e in run.kinds("pin") if e["part"] == "sensor_power"]
+    # driven low as the app starts (hal.output), on at once, and never off on the button
+    assert [v for _, v in switched] == [0, 1] and switched[1][0] < 100, switched
 
 
 def test_field_runtimes_write_the_same_log(runs):
@@ -456,6 +477,62 @@ def test_every_board_puts_the_analog_probes_on_adc1():
             assert pins[role] in adc1, f"{board}: {role} on GPIO{pins[role]}, not ADC1 {sorted(adc1)}"
 
 
+# -- field logging: the sensors' supply, the warm-up and the remembered probe ----------------
+
+def _wakes(run: Run) -> list[tuple[int, int]]:
+    """(boot, deep-sleep reset) times of each boot that ends in deep sleep."""
+    boots = [e["t_ms"] for e in run.kinds("boot")]
+    resets = [e["t_ms"] for e in run.kinds("reset") if e["why"] == "deepsleep"]
+    return list(zip(boots, resets, strict=False))
+
+
+def _switched(run: Run, start: int, end: int) -> list[tuple[int, int]]:
+    return [(e["t_ms"], e["value"]) for e in run.kinds("pin")
+            if e["part"] == "sensor_power" and start <= e["t_ms"] <= end]
+
+
+def _frames(run: Run, start: int, end: int) -> list[int]:
+    """Start of each RS485 request (the DE pin rises)."""
+    return [e["t_ms"] for e in run.kinds("pin")
+            if e["part"] == "rs485_de" and e["value"] == 1 and start <= e["t_ms"] <= end]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_logger_sensors_are_off_in_deep_sleep_and_warm_up_before_the_first_frame(runs, runtime):
+    run = runs("logger", runtime)
+    wakes = _wakes(run)
+    assert len(wakes) == 3 and len(run.kinds("boot")) == 3, wakes
+    for boot, sleep in wakes:
+        switched = _switched(run, boot, sleep)
+        assert [v for _, v in switched] == [0, 1, 0], (boot, switched)
+        on, off = switched[1][0], switched[2][0]
+        assert off <= sleep and not _switched(run, sleep + 1, sleep + 60000 - 1), \
+            f"off before the deep sleep at {sleep} ms and nothing switched while asleep: {switched}"
+        first = _frames(run, boot, sleep)[0]
+        assert first - on >= 1000, f"wake at {boot}: first frame {first - on} ms after power-on (warm-up 1000 ms)"
+    assert [r["n_mg_kg"] for r in run.rows()] == ["41", "41", "41"], run.rows()
+    assert all(r["faults"] == "" for r in run.rows()), run.rows()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_logger_asks_the_remembered_probe_once_and_searches_when_it_is_silent(runs, runtime):
+    run = runs("logger", runtime)
+    (b1, s1), (b2, s2), (b3, s3) = _wakes(run)
+    measuring = [e["t_ms"] for e in run.kinds("oled") if e["text"][0].startswith("Mengukur")]
+    before = [min(t for t in measuring if t > b) for b in (b1, b2, b3)]
+    # power-on: nothing remembered, the whole search (9600 baud first, the probe is at 4800)
+    assert "Cari probe RS485" in run.screens(b1, before[0]) and len(_frames(run, b1, before[0])) == 3
+    # the remembered probe dropped both frames that asked it: the bus is searched again
+    said = "akrubutan: the remembered probe (renke, address 1, 4800 baud) does not answer: searching the bus"
+    assert said in run.logs(b2, s2), run.logs(b2, s2)
+    assert "Cari probe RS485" in run.screens(b2, before[1]) and len(_frames(run, b2, before[1])) == 2 + 3
+    assert "akrubutan: Probe renke alamat 1 4800 baud" in run.logs(b2, s2)
+    # and the next wake asks it once: one frame, no search screen
+    assert len(_frames(run, b3, before[2])) == 1, _frames(run, b3, before[2])
+    assert "Cari probe RS485" not in run.screens(b3, s3), run.screens(b3, s3)
+    assert [r["seq"] for r in run.rows()] == ["1", "2", "3"], run.rows()
+
+
 # -- field logging through deep sleep, replaying the 7-week pot log ------------------------
 
 def _pot_percent() -> list[float]:
@@ -500,6 +577,20 @@ def test_pot_rows_follow_the_recording_and_show_the_watering(runs, runtime):
     seq = 196 - first
     assert [b[0] for b in big] == [seq], f"one jump, at seq {seq}: {big}"
     assert abs(big[0][1] - (want[seq - 1] - want[seq - 2])) <= 0.3 and big[0][1] > 25, big
+
+
+@needs(POT_LOG)
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_pot_sensors_are_switched_on_at_each_wake_and_off_before_each_sleep(runs, runtime):
+    run = runs("pot", runtime)
+    wakes = _wakes(run)
+    assert len(wakes) == 72, len(wakes)
+    for boot, sleep in wakes:
+        switched = _switched(run, boot, sleep)
+        assert [v for _, v in switched] == [0, 1, 0], (boot, switched)
+        first_screen = min(e["t_ms"] for e in run.kinds("oled") if e["t_ms"] > boot and
+                           e["text"][0].startswith("Mengukur"))
+        assert first_screen - switched[1][0] >= 1000, "the capacitive probe warms up too"
 
 
 @needs(POT_LOG)

@@ -101,6 +101,25 @@ def test_optional_roles_are_wired_where_pins_allow():
             assert set(boards.pin_map(board, device)) == set(boards.device_roles(device))
 
 
+# ESP32 pins that drive a level or toggle during boot before the firmware runs (the UART0 boot
+# log on 1/3, the SDIO and JTAG defaults on 5, 14, 15): a supply switch there would pulse.
+BOOT_CHATTER = {"esp32": (1, 3, 5, 14, 15)}
+
+
+@pytest.mark.parametrize("board", SHIPPED)
+def test_akrubutan_sensor_power_is_optional_and_on_a_pin_quiet_at_boot(board):
+    spec = boards.device_roles("akrubutan")["sensor_power"]
+    assert spec["kind"] == "out" and spec["optional"] is True, spec
+    pin = boards.pin_map(board, "akrubutan").get("sensor_power")
+    assert pin is not None, f"{board}: sensor_power not wired"
+    chip = boards.chip_for(board)
+    # its pull-down holds the pin low at reset: never a strap, the console UART, the LED or BOOT
+    assert pin not in chip["strapping"] + chip["console_uart"], f"{board}: GPIO{pin}"
+    assert pin not in BOOT_CHATTER.get(boards.load_board(board)["chip"], ()), f"{board}: GPIO{pin}"
+    findings = [str(f) for f in boards.check_board(board, "akrubutan") if f.role == "sensor_power"]
+    assert findings == [], findings
+
+
 @pytest.mark.parametrize("board", SHIPPED)
 def test_board_image_matches_chip(board):
     data = boards.load_board(board)

@@ -1,7 +1,11 @@
 """Akrubutan's app on the virtual board, for what the simulator cannot reach: a power cut at
-every byte of a soil.csv write, the log's rotation, the sample number after a power cut, an ADC2
-pin while Wi-Fi is on, the OLED's 16 columns and the settings' watchdog rule. The whole meter,
-button to soil.csv, runs through `kampung sim` in host_tests/test_akrubutan.py.
+every byte of a soil.csv write, the log's rotation, the sample number after a power cut, the RTC
+record (versioned, checked: every damage falls back), an ADC2 pin while Wi-Fi is on, the OLED's
+16 columns, the settings' watchdog rule, samples paced start to start with the DS18B20 converting
+during the Modbus reads, the remembered probe asked with one frame, and the sensors' supply
+switch (unpowered probes read 0 V and do not answer; the warm-up keeps frames off a starting
+probe). The whole meter, button to soil.csv, runs through `kampung sim` in
+host_tests/test_akrubutan.py.
 
 Pins: boards/esp32_devkitc.json's akrubutan map.
 """
@@ -11,18 +15,20 @@ import os
 import network
 
 import fwhelp
-from apps.akrubutan import app, texts
+from apps.akrubutan import app, logic, texts
+from drivers.ds18b20 import CONVERT_MS
 from fwhelp import check, raises
 from kit import config
 from kit.hal import Hal
 from vhw import clock, flash
 from vhw.parts.ds18b20 import DS18B20
-from vhw.parts.simple import Analog, Button
+from vhw.parts.simple import Analog, Button, PowerSwitch
 from vhw.parts.soil_probe import SoilProbe
 from vhw.parts.ssd1306 import OLED
 
 PINS = {"soil_moisture": 34, "ph": 35, "rs485_tx": 17, "rs485_rx": 16, "rs485_de": 4,
         "onewire": 13, "button": 27, "oled_sda": 21, "oled_scl": 22}
+SWITCHED = dict(PINS, sensor_power=26)
 FILES = (app.LOG, app.LOG + ".1", app.LOG + ".tmp", app.PH_CAL)
 
 
@@ -30,11 +36,12 @@ def make(pins=None, **over):
     pins = pins or PINS
     fwhelp.remove(*FILES)
     board = fwhelp.fresh_board(None, pins)
-    parts = {"moisture": Analog(board, pins["soil_moisture"], "soil_moisture", 1.90),
-             "ph": Analog(board, pins["ph"], "ph", 2.5), "ds18b20": DS18B20(board, pins["onewire"]),
-             "probe": SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins["rs485_de"]),
+    supply = PowerSwitch(board, pins["sensor_power"]) if "sensor_power" in pins else None
+    parts = {"moisture": Analog(board, pins["soil_moisture"], "soil_moisture", 1.90, supply=supply),
+             "ph": Analog(board, pins["ph"], "ph", 2.5, supply=supply), "ds18b20": DS18B20(board, pins["onewire"]),
+             "probe": SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins["rs485_de"], supply=supply),
              "oled": OLED(board, pins["oled_scl"], pins["oled_sda"]),
-             "button": Button(board, pins["button"])}
+             "button": Button(board, pins["button"]), "supply": supply}
     parts["probe"].set(moisture=35.0, ec=400, n=40, p=9, k=150)
     over.setdefault("probe", "jxct")
     meter = app.Meter(Hal({"pins": pins}), app.load_settings(over, "test"))
@@ -128,8 +135,11 @@ def test_a_power_cut_at_every_unit_of_a_log_write_leaves_the_old_log_or_the_new(
 
 def test_the_sample_number_comes_from_rtc_memory_or_after_a_power_cut_from_the_log():
     board, parts, meter = make()
-    check(meter.next_seq() == 1 and board.rtc_memory == b"AKR11", board.rtc_memory)
+    check(meter.next_seq() == 1 and logic.rtc_unpack(board.rtc_memory) == (1, None), board.rtc_memory)
     check(meter.next_seq() == 2, "RTC memory counts on")
+    board.rtc_memory = b"AKR141"  # the record of the firmware before: a version-1 record
+    check(meter.next_seq() == 42 and board.rtc_memory[:4] == b"AKR2", "version 1 read, version 2 written: %r"
+          % board.rtc_memory)
     for seq in (40, 41):
         meter.append_log(row(seq))
     board.rtc_memory = b""  # a power cut: the RTC's slow memory is gone, the flash is not
@@ -221,4 +231,160 @@ def test_a_damaged_calibration_file_is_no_calibration():
         fwhelp.fresh_board(None, PINS)
         meter = app.Meter(Hal({"pins": PINS}), app.load_settings({"probe": "none"}, "test"))
         check(meter.phcal is None and meter.ph_cal_age_days() is None, "%s -> %r" % (text, meter.phcal))
+    fwhelp.remove(*FILES)
+
+
+def test_the_rtc_record_keeps_the_probe_and_any_damage_is_no_record():
+    probe = ("renke", 7, 2400)
+    mem = logic.rtc_pack(1234, probe)
+    check(mem == b"AKR21234,renke,7,2400*" + (b"%04x" % logic.fletcher16(b"1234,renke,7,2400")), mem)
+    check(logic.rtc_unpack(mem) == (1234, probe), logic.rtc_unpack(mem))
+    check(logic.rtc_unpack(logic.rtc_pack(5)) == (5, None), "no probe known")
+    check(logic.rtc_unpack(mem, ("jxct",)) == (1234, None), "a family this firmware does not know: no probe")
+    check(logic.rtc_unpack(b"") == (None, None) and logic.rtc_unpack(None) == (None, None), "empty")
+    # every byte of the record changed (one bit, a nibble, all bits) and every truncation: no
+    # record at all, never a wrong number or a wrong probe (Fletcher-16 sees any one-byte change
+    # of a text body)
+    for i in range(len(mem)):
+        for mask in (0x01, 0x10, 0x80, 0xFF):
+            bad = bytearray(mem)
+            bad[i] ^= mask
+            got = logic.rtc_unpack(bytes(bad))
+            check(got == (None, None), "byte %d ^ 0x%02x: %r -> %r" % (i, mask, bytes(bad), got))
+    for n in range(len(mem)):
+        check(logic.rtc_unpack(mem[:n]) == (None, None), "cut to %d bytes: %r" % (n, logic.rtc_unpack(mem[:n])))
+    # the meter falls back to the log when the record is damaged, and keeps the probe otherwise
+    board, parts, meter = make()
+    meter.append_log(row(40))
+    board.rtc_memory = mem[:-1] + b"0"
+    check(meter.next_seq() == 41, "damaged: from the log")
+    meter.found = probe
+    check(meter.next_seq() == 42 and meter._rtc_state() == (42, probe), board.rtc_memory)
+    fwhelp.remove(*FILES)
+
+
+def _de_rises(since_ms=0):
+    return [e["t_ms"] for e in fwhelp.events("pin", "rs485_de") if e["value"] == 1 and e["t_ms"] >= since_ms]
+
+
+def test_samples_start_every_sample_ms_and_the_ds18b20_converts_during_the_modbus_reads():
+    board, parts, meter = make(sample_ms=1000)
+    parts["ds18b20"].set(23.5)
+    got = []
+
+    async def one():
+        await meter.find_probe()
+        t0 = clock.us
+        got.append(await meter.sample())
+        got.append(clock.us - t0)
+
+    fwhelp.run(one, 10000)
+    values, took = got
+    # the JXCT map is four frames at 9600 baud (about 100 ms with the turnarounds): read one
+    # after the other with the conversion, the sample would take 850 ms or more
+    check(values.get("temperature") == 23.5 and values.get("n") == 40, values)
+    check(CONVERT_MS * 1000 <= took < (CONVERT_MS + 60) * 1000, "a sample took %d us" % took)
+    frames = _de_rises(0)
+    check(len(frames) >= 4, frames)
+
+    # a whole measurement: each sample starts 1000 ms after the one before (not 1000 ms after it
+    # ended); the virtual soil does not change, so 5 samples agree and it ends
+    board, parts, meter = make(sample_ms=1000)
+    got.clear()
+
+    async def measurement():
+        await meter.find_probe()
+        got.append(clock.us // 1000)
+        got.append(await meter.measure())
+        got.append(clock.us // 1000)
+
+    fwhelp.run(measurement, 30000)
+    start, (values, faults), end = got
+    firsts = []
+    last = -10000
+    for t in _de_rises(start):
+        if t - last > 500:  # the first frame of each sample's four
+            firsts.append(t)
+        last = t
+    gaps = [firsts[i + 1] - firsts[i] for i in range(len(firsts) - 1)]
+    check(len(firsts) == 5 and gaps == [1000] * 4, "sample starts %s, gaps %s" % (firsts, gaps))
+    check(end - start < 4 * 1000 + CONVERT_MS + 150, "5 samples in %d ms" % (end - start))
+    check(not faults and values.get("n") == 40, (values, faults))
+    fwhelp.remove(*FILES)
+
+
+def test_a_remembered_probe_is_asked_once_and_a_silent_one_starts_a_search():
+    board, parts, meter = make(probe="auto")
+    board.rtc_memory = logic.rtc_pack(9, ("jxct", 1, 9600))
+
+    async def find():
+        await meter.find_probe()
+
+    fwhelp.run(find, 10000)
+    check(meter.probe is not None and meter.probe.addr == 1 and meter.found == ("jxct", 1, 9600), meter.found)
+    check(parts["probe"].requests == 1 and len(_de_rises()) == 1, "one frame, no search: %d requests"
+          % parts["probe"].requests)
+    check(meter.next_seq() == 10 and meter._rtc_state() == (10, ("jxct", 1, 9600)), board.rtc_memory)
+
+    # the probe was changed for one at address 3 while the meter slept: the remembered one is
+    # silent, so the bus is searched
+    board, parts, meter = make(probe="auto")
+    parts["probe"].addr = parts["probe"].next_addr = 3
+    board.rtc_memory = logic.rtc_pack(9, ("jxct", 1, 9600))
+    fwhelp.run(find, 20000)
+    check(meter.found == ("jxct", 3, 9600) and meter.probe.addr == 3, meter.found)
+    check(len(_de_rises()) > 2, "asked twice, then the search: %s" % _de_rises())
+    check(meter.next_seq() == 10 and meter._rtc_state()[1] == ("jxct", 3, 9600), board.rtc_memory)
+    fwhelp.remove(*FILES)
+
+
+def test_the_sensor_supply_switch_warm_up_and_unpowered_probes():
+    board, parts, meter = make(SWITCHED, probe="auto", sleep_min=30)
+    supply, probe = parts["supply"], parts["probe"]
+    check(not supply.on() and board.analog[34] == 0.0 and board.analog[35] == 0.0,
+          "switched off at boot: the analog probes read 0 V (%r, %r)" % (board.analog[34], board.analog[35]))
+    got = []
+
+    async def wake():
+        meter.sensors_on()
+        got.append(clock.us)
+        check(board.analog[34] == 1.90 and board.analog[35] == 2.5, "powered: the probes' volts")
+        await meter.warm_up()
+        got.append(clock.us)
+        await meter.find_probe()
+        got.append(await meter.measure())
+        meter.sensors_off()
+
+    fwhelp.run(wake, 30000)
+    on_us, warm_us, (values, faults) = got
+    check(1000 * 1000 <= warm_us - on_us < 1002 * 1000, "warm-up %d us, the setting is 1000 ms" % (warm_us - on_us))
+    first = _de_rises(0)[0]
+    check(first * 1000 >= on_us + 1000 * 1000, "first frame at %d ms, powered at %d us" % (first, on_us))
+    check(probe.early_requests == 0 and probe.unpowered_requests == 0 and values.get("n") == 40,
+          (probe.early_requests, values, faults))
+    check(not supply.on() and board.analog[34] == 0.0, "off again")
+    switched = [(e["t_ms"], e["value"]) for e in fwhelp.events("pin", "sensor_power")]
+    check([v for _, v in switched] == [0, 1, 0], switched)
+    # a frame to an unpowered probe is lost, not answered
+    meter.probe = None
+
+    async def find():
+        await meter.find_probe()
+
+    board.rtc_memory = logic.rtc_pack(1, ("jxct", 1, 9600))
+    fwhelp.run(find, 20000)
+    check(meter.probe is None and probe.unpowered_requests > 0, "no answer while off: %d" % probe.unpowered_requests)
+
+    # no warm-up: the probe is still starting (500 ms) when the search asks address 1 at every
+    # baud, so it is not found; the virtual probe keeps its own start-up time
+    board, parts, meter = make(SWITCHED, probe="auto", sensor_warmup_ms=0)
+
+    async def cold():
+        meter.sensors_on()
+        await meter.warm_up()
+        await meter.find_probe()
+
+    fwhelp.run(cold, 20000)
+    check(parts["probe"].early_requests > 0 and meter.probe is None, "early frames %d, probe %r"
+          % (parts["probe"].early_requests, meter.probe))
     fwhelp.remove(*FILES)

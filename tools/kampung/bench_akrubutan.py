@@ -7,25 +7,32 @@ sensor answering (capacitive probe, pH module, DS18B20, a Renke-style RS485 prob
 search at boot), the result shown, printed and logged.
 
 Awake time: ``scenarios/akrubutan_bench_sleep.json`` runs the default settings with
-``sleep_min`` 30 (field logging): power-on, then a wake from deep sleep. ``awake_cycles`` reads
-each boot -> deep-sleep reset of the event log and splits it into phases from the device's own
-console lines (``kampung sim`` keeps them as ``log`` events):
+``sleep_min`` 30 (field logging) on the DevKitC map, whose ``sensor_power`` switch is wired:
+power-on, then a wake from deep sleep. ``awake_cycles`` reads each boot -> deep-sleep reset of
+the event log and splits it into phases at what the virtual hardware saw and the device said:
 
-- boot: the boot event to the app's first ``akrubutan:`` line (settings read, drivers set up);
-- probe search: to the next ``akrubutan:`` line (the probe found, or none);
-- measuring: to the result's ``akrubutan: #N`` line; the samples are the ``OLED:`` screens shown
-  meanwhile less the result screen (one "Mengukur..." screen a sample: with the default
-  ``sample_ms`` each sample's countdown differs, so none is folded away). Of it, the waits
-  between samples are (samples - 1) x ``sample_ms`` and the DS18B20 conversions samples x
-  ``CONVERT_MS`` (firmware/lib/drivers/ds18b20.py); the rest is the probe's Modbus reads, the
-  OLED redraws and the ADC;
+- boot: the boot event to the sensors' switch-on (the ``sensor_power`` pin going high), or to
+  the app's first ``akrubutan:`` line when nothing switches them;
+- sensor warm-up: to the first RS485 frame (the ``rs485_de`` pin rising) or, without RS485
+  traffic, the first measuring screen;
+- probe: to the first measuring screen ("Mengukur... 20s", the firmware's own text): one frame
+  to the probe remembered in the RTC memory, or a search of the bus (its frames are counted);
+- measuring: to the result's ``akrubutan: #N`` line. The samples are the measuring screens
+  (one a sample: each shows its own countdown); they start ``sample_ms`` apart, and the last
+  one, which the result follows at once, gives one sample's own time (the OLED redraw and the
+  DS18B20 conversion, with the Modbus reads and the ADC during it); the rest is waiting;
 - result and log: to the deep-sleep reset.
 
-Virtual time has no cost for the ESP32's own start (bootloader, MicroPython, imports from
-flash) nor for flash writes: the battery model adds ``BOOT_S`` for them.
+The same log says how long the sensors' supply was on (``sensor_power`` high) and whether it
+was off when the deep sleep began; without ``sensor_power`` events nothing switched it.
 
-Battery: ``battery`` turns the awake time and the sample period into an average draw from two
-18650 cells, for three builds (``BUILDS``); every current below names its source.
+Virtual time has no cost for the ESP32's own start (bootloader, MicroPython, imports from
+flash) nor for flash writes: the battery model adds ``BOOT_S`` for them (the switched sensors
+are still off then: the pin is not driven before the app starts).
+
+Battery: ``battery`` turns the awake time, the sensors' on time and the sample period into an
+average draw from two 18650 cells, for three builds (``BUILDS``); every current below names its
+source.
 """
 
 from __future__ import annotations
@@ -78,22 +85,23 @@ OLED_ON, OLED_OFF = 10.0, 0.020
 RS485_XCVR = 1.0  # 3.3 V RS-485 transceiver, receiver on: ~0.8 mA typ, 1.5 mA max (Maxim MAX3079E
 # family; the MAX3485 is of the same order). DE and /RE are tied, so it never shuts down.
 
-# What each build keeps powered while the ESP32 sleeps. "as wired": every sensor on the supply
-# all the time (nothing switches them: the board map has no switch role), and the OLED as the
-# firmware leaves it (read from the event log: dark or lit when the deep sleep starts).
-# "switched": a P-MOSFET high-side switch (e.g. an AO3401 driven from a GPIO through an NPN, or
-# a load-switch IC) cuts the 12 V probe supply and the sensors' 3.3/5 V while asleep, and the
-# OLED is dark; the firmware has no such switch yet (it would need a ``sensor_power`` role, and
-# time for the probe to start before the search).
+# The builds. "unswitched": no switch fitted (sensor_power left unwired, as the role is
+# optional): the sensors are on the supply all the time. "switched": the sensor_power pin drives
+# a high-side switch ahead of the sensors' supplies (a load switch on the cells' line to the 5 V
+# and 12 V boost converters and one on the sensors' 3.3 V, or a P-MOSFET driven through an NPN):
+# the sensors draw only while the event log shows the pin high, and nothing in deep sleep if the
+# log shows it low when the sleep began; the boost converters' no-load current is then cut too
+# (not counted). The DS18B20 and the OLED stay on the 3.3 V rail in every build (750 nA standby;
+# the OLED as the firmware leaves it, read from the event log).
 BUILDS = {
-    "devkitc_as_wired": {"board": "devkitc", "sensors_off_asleep": False, "oled_off_asleep": None,
-                         "words": "ESP32-DevKitC, sensors always powered (as wired today)"},
-    "devkitc_switched": {"board": "devkitc", "sensors_off_asleep": True, "oled_off_asleep": True,
-                         "words": "ESP32-DevKitC, sensors switched off by a MOSFET while asleep "
-                                  "(not in the firmware yet)"},
-    "module_switched": {"board": "module", "sensors_off_asleep": True, "oled_off_asleep": True,
-                        "words": "bare ESP32 module on a low-quiescent LDO, sensors switched off "
-                                 "while asleep"},
+    "devkitc_unswitched": {"board": "devkitc", "switch": False,
+                           "words": "ESP32-DevKitC, no switch fitted (sensor_power unwired): sensors "
+                                    "always powered"},
+    "devkitc_switched": {"board": "devkitc", "switch": True,
+                         "words": "ESP32-DevKitC, sensors on the sensor_power switch"},
+    "module_switched": {"board": "module", "switch": True,
+                        "words": "bare ESP32 module on a low-quiescent LDO, sensors on the "
+                                 "sensor_power switch"},
 }
 
 
@@ -101,30 +109,45 @@ def _line(e: dict) -> str:
     return e.get("text", "") if e.get("kind") == "log" else ""
 
 
-def awake_cycles(events: list[dict], sample_ms: int = 1000, convert_ms: int = 750) -> list[dict]:
+def _measuring_pattern() -> re.Pattern:
+    """The console line of a measuring screen, in either language (apps/akrubutan/texts.py)."""
+    texts = _firmware_module("texts")
+    fmts = [re.escape(texts.text(lang, "measuring")).replace("%d", r"\d+") for lang in ("id", "en")]
+    return re.compile("^OLED: (?:%s)$" % "|".join(fmts))
+
+
+def awake_cycles(events: list[dict]) -> list[dict]:
     """Each boot that ends in a deep-sleep reset: its awake time and phases (ms), from the event
     log (see the module's docstring for the markers)."""
+    measuring = _measuring_pattern()
     out = []
     cur: dict | None = None
     for e in events:
         if e.get("kind") == "boot":
-            cur = {"t_boot": e["t_ms"], "cause": e.get("cause"), "marks": [], "oled": []}
+            cur = {"t_boot": e["t_ms"], "cause": e.get("cause"), "app": None, "power": [], "frames": [],
+                   "screens": []}
             continue
         if cur is None:
             continue
         text = _line(e)
         if "] akrubutan: " in text:
+            if cur["app"] is None:
+                cur["app"] = e["t_ms"]
             if _RESULT.search(text) and "result" not in cur:
                 cur["result"] = e["t_ms"]
-            elif "result" not in cur:
-                cur["marks"].append(e["t_ms"])
-        elif text.startswith("OLED: ") and "result" not in cur:
-            cur["oled"].append(e["t_ms"])
+        elif measuring.match(text) and "result" not in cur:
+            cur["screens"].append(e["t_ms"])
+        elif text.startswith("OLED: ") and cur["screens"] and "shown" not in cur:
+            cur["shown"] = e["t_ms"]  # the result screen, right after the last sample
+        elif e.get("kind") == "pin" and e.get("part") == "sensor_power":
+            cur["power"].append((e["t_ms"], e["value"]))
+        elif e.get("kind") == "pin" and e.get("part") == "rs485_de" and e.get("value") == 1:
+            cur["frames"].append(e["t_ms"])
         elif e.get("kind") == "oled":
             cur["dark"] = _dark(e)
         elif e.get("kind") == "reset":
-            if e.get("why") == "deepsleep" and "result" in cur and cur["marks"]:
-                out.append(_phases(cur, e["t_ms"], sample_ms, convert_ms))
+            if e.get("why") == "deepsleep" and "result" in cur and cur["screens"] and cur["app"] is not None:
+                out.append(_phases(cur, e["t_ms"]))
             cur = None
     for a, b in zip(out, out[1:], strict=False):
         a["period_ms"] = b["t_boot"] - a["t_boot"]
@@ -138,30 +161,54 @@ def _dark(e: dict) -> bool:
     return not any(line.strip() for line in e.get("text", []))
 
 
-def _phases(c: dict, t_sleep: int, sample_ms: int, convert_ms: int) -> dict:
-    t_app = c["marks"][0]
-    t_found = c["marks"][1] if len(c["marks"]) > 1 else t_app  # no probe fitted: no search
-    # the first screen after the app starts is "Akrubutan siap", shown before the search
-    screens = [t for t in [t for t in c["oled"] if t >= t_app][1:] if t >= t_found]
-    t_measure = screens[0] if screens else t_found
-    samples = max(len(screens) - 1, 0)  # the last screen before the #N line is the result
-    measure = c["result"] - t_measure
-    waits = max(samples - 1, 0) * sample_ms
-    ds18b20 = samples * convert_ms
+def _sensors(power: list[tuple[int, int]], t_sleep: int) -> tuple[int | None, int, bool]:
+    """(switch-on time or None, ms the supply was on, whether it was off when the sleep began)
+    from the sensor_power pin's writes; no writes: nothing switches the sensors."""
+    on_at, on_ms, first_on, level = None, 0, None, 0
+    for t, v in power:
+        if v and on_at is None:
+            on_at = t
+            first_on = t if first_on is None else first_on
+        elif not v and on_at is not None:
+            on_ms += t - on_at
+            on_at = None
+        level = v
+    if on_at is not None:
+        on_ms += t_sleep - on_at
+    return first_on, on_ms, bool(power) and not level
+
+
+def _phases(c: dict, t_sleep: int) -> dict:
+    t_on, sensors_on_ms, off_asleep = _sensors(c["power"], t_sleep)
+    start = t_on if t_on is not None else c["app"]
+    screens = [t for t in c["screens"] if t >= start]
+    t_measure = screens[0]
+    later = [t for t in c["frames"] if start <= t < t_measure]
+    warm_end = min(later[0], t_measure) if (later and t_on is not None) else (t_measure if t_on is not None else start)
+    samples = len(screens)
+    shown = c.get("shown", c["result"])
+    measure = shown - t_measure
+    one = shown - screens[-1]  # the last sample: the result screen follows it at once
+    period = (screens[-1] - screens[0]) / (samples - 1) if samples > 1 else 0.0
     return {"t_boot": c["t_boot"], "cause": c["cause"], "awake_ms": t_sleep - c["t_boot"],
-            "boot_ms": t_app - c["t_boot"], "search_ms": t_measure - t_app, "measure_ms": measure,
-            "samples": samples, "waits_ms": waits, "ds18b20_ms": ds18b20,
-            "other_ms": measure - waits - ds18b20, "log_ms": t_sleep - c["result"],
-            "oled_dark_asleep": c.get("dark", True)}
+            "boot_ms": start - c["t_boot"], "warmup_ms": warm_end - start, "probe_ms": t_measure - warm_end,
+            "probe_frames": len([t for t in later if t >= warm_end]), "measure_ms": measure,
+            "samples": samples, "sample_period_ms": period, "sample_busy_ms": one,
+            "waits_ms": max(measure - samples * one, 0), "log_ms": t_sleep - shown,
+            "switched": bool(c["power"]), "sensors_on_ms": sensors_on_ms if c["power"] else None,
+            "sensors_off_asleep": off_asleep, "oled_dark_asleep": c.get("dark", True)}
 
 
-def battery(awake_s: float, period_s: float, build: dict, oled_dark: bool = True) -> dict:
+def battery(awake_s: float, period_s: float, build: dict, oled_dark: bool = True,
+            sensors_on_s: float | None = None, sensors_off_asleep: bool = False) -> dict:
     """Average draw from the cells and the life it gives, for one sample every ``period_s`` with
     ``awake_s`` awake (``BOOT_S`` is added here). Power is counted at the cells: each rail's
     power over its converter's efficiency (a linear regulator passes its input current). The
     DS18B20 is counted at its active current for the whole awake time (it converts for most of
-    it, and it is small either way). ``oled_dark``: whether the OLED is dark while asleep, for
-    a build that leaves it to the firmware."""
+    it, and it is small either way). ``oled_dark``: whether the OLED is dark while asleep (the
+    firmware's doing, from the event log). For a build with the switch, ``sensors_on_s`` (a
+    wake) and ``sensors_off_asleep`` are what the event log shows; ``sensors_on_s`` None means
+    the log shows no switching, so the sensors are on all the time."""
     awake = awake_s + BOOT_S
     asleep = max(period_s - awake, 0.0)
     devkitc = build["board"] == "devkitc"
@@ -171,56 +218,66 @@ def battery(awake_s: float, period_s: float, build: dict, oled_dark: bool = True
             return 5.0 * ma / 1000 / BOOST_EFF
         return CELL_V * ma / 1000  # LDO straight from the cells
 
-    def state(awake_now: bool) -> float:
-        on = awake_now or not build["sensors_off_asleep"]
-        dark = oled_dark if build["oled_off_asleep"] is None else build["oled_off_asleep"]
-        oled = OLED_ON if awake_now or not dark else OLED_OFF
+    def base(awake_now: bool) -> float:  # the ESP32, its board, the OLED and the DS18B20
+        oled = OLED_ON if awake_now or not oled_dark else OLED_OFF
         ma = (ESP32_ACTIVE if awake_now else ESP32_DEEPSLEEP) + oled
         ma += DEVKITC_OVERHEAD if devkitc else BARE_LDO_Q
-        if on:
-            ma += MOISTURE + RS485_XCVR + (DS18B20_ACTIVE if awake_now else DS18B20_STANDBY)
-        watts = rail_3v3(ma)
-        if on:
-            watts += 5.0 * PH_MODULE / 1000 / BOOST_EFF + PROBE_W / BOOST_EFF
-        return watts
+        ma += DS18B20_ACTIVE if awake_now else DS18B20_STANDBY
+        return rail_3v3(ma)
 
-    p_awake, p_asleep = state(True), state(False)
-    average_w = (p_awake * awake + p_asleep * asleep) / (awake + asleep)
+    # the switched (or switchable) sensors: moisture probe and transceiver on 3.3 V, the pH
+    # module on 5 V and the RS485 probe on 12 V through their boost converters
+    sensors_w = rail_3v3(MOISTURE + RS485_XCVR) + 5.0 * PH_MODULE / 1000 / BOOST_EFF + PROBE_W / BOOST_EFF
+    if not build["switch"] or sensors_on_s is None:
+        on_awake, on_asleep = awake, asleep
+    else:
+        on_awake, on_asleep = min(sensors_on_s, awake), (0.0 if sensors_off_asleep else asleep)
+    awake_j = base(True) * awake + sensors_w * on_awake
+    asleep_j = base(False) * asleep + sensors_w * on_asleep
+    average_w = (awake_j + asleep_j) / (awake + asleep)
     energy_wh = CELLS * CELL_MAH / 1000 * CELL_V * USABLE
-    return {"awake_w": p_awake, "asleep_w": p_asleep, "average_w": average_w,
-            "average_ma": average_w / CELL_V * 1000, "days": energy_wh / average_w / 24,
-            "awake_share": p_awake * awake / (average_w * (awake + asleep))}
+    return {"awake_w": awake_j / awake, "asleep_w": asleep_j / asleep if asleep else base(False),
+            "average_w": average_w, "average_ma": average_w / CELL_V * 1000,
+            "days": energy_wh / average_w / 24, "awake_share": awake_j / (awake_j + asleep_j)}
 
 
-def _firmware_defaults() -> tuple[int, int]:
-    """The default ``sample_ms`` (apps/akrubutan/settings.py) and the DS18B20's CONVERT_MS,
-    read from the firmware so the figures follow it."""
+def _firmware_module(name: str):
     for p in (FIRMWARE, FIRMWARE / "lib"):
         if str(p) not in sys.path:
             sys.path.insert(0, str(p))
-    from apps.akrubutan import settings  # plain data, no machine import
+    import importlib
 
+    return importlib.import_module("apps.akrubutan." + name)  # plain data, no machine import
+
+
+def _firmware_defaults() -> dict:
+    """The default settings the figures depend on (apps/akrubutan/settings.py) and the DS18B20's
+    CONVERT_MS, read from the firmware so the figures follow it."""
+    schema = _firmware_module("settings").SCHEMA
     text = (FIRMWARE / "lib" / "drivers" / "ds18b20.py").read_text(encoding="utf-8")
     found = re.search(r"^CONVERT_MS = (\d+)", text, re.M)
-    return settings.SCHEMA["sample_ms"][0], int(found.group(1)) if found else 750
+    return {"sample_ms": schema["sample_ms"][0], "warmup_ms": schema["sensor_warmup_ms"][0],
+            "convert_ms": int(found.group(1)) if found else 750}
 
 
 def awake_figures(roots=None) -> dict:
-    """The field-logging scenario's wake from deep sleep (the power-on boot is the same but for
-    its cause), its phases, and the battery life for each build."""
+    """The field-logging scenario's wake from deep sleep and the power-on boot before it, their
+    phases, and the battery life for each build with what the wake's event log shows."""
     from kampung.bench import run_sim
 
-    sample_ms, convert_ms = _firmware_defaults()
     proc, events, _ = run_sim(device="akrubutan", scenario=SLEEP_SCENARIO, roots=roots)
-    cycles = awake_cycles(events, sample_ms, convert_ms)
+    cycles = awake_cycles(events)
     if proc.returncode != 0 or len(cycles) < 2:
         raise RuntimeError(f"the field-logging scenario gave {len(cycles)} sleep cycles:\n"
                            + (proc.stdout + proc.stderr)[-2000:])
     wake = cycles[1]
     period_s = wake.get("period_ms", cycles[0]["period_ms"]) / 1000
-    life = {name: battery(wake["awake_ms"] / 1000, period_s, b, wake["oled_dark_asleep"])
+    on_s = wake["sensors_on_ms"] / 1000 if wake["sensors_on_ms"] is not None else None
+    life = {name: battery(wake["awake_ms"] / 1000, period_s, b, wake["oled_dark_asleep"], on_s,
+                          wake["sensors_off_asleep"])
             for name, b in BUILDS.items()}
-    return {"wake": wake, "power_on": cycles[0], "period_s": period_s, "battery": life}
+    return {"wake": wake, "power_on": cycles[0], "period_s": period_s, "battery": life,
+            "defaults": _firmware_defaults()}
 
 
 def figures(roots) -> dict:
@@ -240,10 +297,13 @@ def _s(ms: float) -> str:
 def rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
     heap, size, a = k["heap"], k["size"], k["awake"]
     need = k["small"] - k["small_base"]
-    w = a["wake"]
-    parts = {"probe search at boot": w["search_ms"], "waits between samples": w["waits_ms"],
-             "DS18B20 conversions": w["ds18b20_ms"], "Modbus reads, OLED redraws, ADC": w["other_ms"]}
+    w, first, d = a["wake"], a["power_on"], a["defaults"]
+    busy = w["samples"] * w["sample_busy_ms"]
+    parts = {"sensor warm-up": w["warmup_ms"], "probe check or search": w["probe_ms"],
+             "the samples themselves": busy, "waits between samples": w["waits_ms"]}
     top = max(parts, key=lambda p: parts[p])
+    probe = (f"{w['probe_frames']} frame to the probe remembered in RTC memory" if w["probe_frames"] == 1
+             else f"{w['probe_frames']} frames")
     out: list[tuple[str, str, str, bool | None]] = [
         ("akrubutan: peak live GC heap of the firmware, one measurement with every sensor",
          f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
@@ -252,16 +312,26 @@ def rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
          f"{k['small']} KB / {k['small_base']} KB", "", None),
         ("akrubutan: ... difference: heap the meter needs", f"{need} KB", "<= 48 KB", need <= 48),
         ("akrubutan: awake time per field-logging sample (wake -> deep sleep), default settings",
-         f"{_s(w['awake_ms'])}: boot {w['boot_ms']} ms, probe search {_s(w['search_ms'])}, measuring "
-         f"{_s(w['measure_ms'])} ({w['samples']} samples: waits {_s(w['waits_ms'])}, DS18B20 "
-         f"{_s(w['ds18b20_ms'])}, Modbus + OLED + ADC {_s(w['other_ms'])}), result + log "
+         f"{_s(w['awake_ms'])}: boot {w['boot_ms']} ms, sensor warm-up {_s(w['warmup_ms'])} "
+         f"(sensor_warmup_ms {d['warmup_ms']}), probe {_s(w['probe_ms'])} ({probe}), measuring "
+         f"{_s(w['measure_ms'])} ({w['samples']} samples every {_s(w['sample_period_ms'])}, each "
+         f"{_s(w['sample_busy_ms'])}: OLED redraw, DS18B20 conversion ({d['convert_ms']} ms) with "
+         f"the Modbus reads and ADC during it; waits {_s(w['waits_ms'])}), result screen + log "
          f"{w['log_ms']} ms; largest: {top}", "", None),
+        ("akrubutan: awake time of the first boot after power-on (nothing in RTC memory)",
+         f"{_s(first['awake_ms'])}, of which probe search {_s(first['probe_ms'])} "
+         f"({first['probe_frames']} frames)", "", None),
     ]
+    if w["switched"]:
+        sensors = (f"sensors on {_s(w['sensors_on_ms'])} a wake, "
+                   + ("off in deep sleep" if w["sensors_off_asleep"] else "LEFT ON in deep sleep")
+                   + " (event log)")
+    else:
+        sensors = "nothing switched the sensors (event log)"
+    oled = "OLED " + ("dark" if w["oled_dark_asleep"] else "left lit") + " in deep sleep (event log)"
     for name, b in BUILDS.items():
         life = a["battery"][name]
-        words = b["words"]
-        if b["oled_off_asleep"] is None:
-            words += ", OLED " + ("dark" if w["oled_dark_asleep"] else "left lit") + " in deep sleep (firmware)"
+        words = b["words"] + (": " + sensors if b["switch"] else "") + "; " + oled
         out.append((f"akrubutan: battery life, 2 x 18650 (5200 mAh, 3.7 V), a sample every "
                     f"{a['period_s'] / 60:.1f} min: {words}",
                     f"{life['days']:.1f} days (average {life['average_ma']:.2f} mA from the cells; "

@@ -3,15 +3,20 @@ honestly and mapped to the Indonesian soil-test classes (docs/akrubutan.md).
 
 Wiring (board map roles): soil_moisture and ph (analog, ADC1 pins: ADC2 cannot be read while
 Wi-Fi is on), rs485_tx/rs485_rx/rs485_de (a 3.3 V MAX3485-type transceiver; the probe wants
-12-24 V), onewire (DS18B20, 4.7 kOhm pull-up), button (to GND), oled_sda/oled_scl (SSD1306).
+12-24 V), onewire (DS18B20, 4.7 kOhm pull-up), button (to GND), oled_sda/oled_scl (SSD1306),
+and optionally sensor_power: high switches on the probes' supply (a P-MOSFET high-side switch
+driven through an NPN, or a load switch; a pull-down keeps it off while the pin is not driven:
+reset, boot, deep sleep).
 
 A short press measures: the sensors are sampled every ``sample_ms`` for up to ``measure_s``,
 stopping early once the last 5 samples agree; the median of each goes through the calibrations
 and the assessment (logic.py), is printed, shown and appended to soil.csv. A long press (3 s)
 calibrates pH: 6.86 first, then 4.01 or 9.18, and optionally the other one of those two. With
-``sleep_min`` > 0 the meter is a field logger: it measures at each wake-up, switches the OLED
-off and goes back to deep sleep; the RTC memory keeps the sample number (after a power cut the
-log's last row does).
+``sleep_min`` > 0 the meter is a field logger: it switches the sensors on, waits
+``sensor_warmup_ms``, measures, switches the sensors and the OLED off and goes back to deep
+sleep; the RTC memory keeps the sample number (after a power cut the log's last row does) and
+the probe found (family, address, baud), so a wake asks that probe once instead of searching the
+bus. On the button the sensors stay on: a press answers at once (see docs/akrubutan.md).
 """
 
 import asyncio
@@ -82,7 +87,11 @@ class Meter:
         self.phcal, self.ph_cal_t = self._load_ph_cal()
         self.crops = logic.CROPS + tuple(tuple(c) for c in settings["crops"])
         self.probe = None
+        self.found = None  # (family, address, baud) of the probe the search found, for the RTC
         self.master = None
+        # the sensors' supply switch: off until run() switches it on (hal.output drives it low)
+        self.power = hal.output("sensor_power", 0) if hal.has("sensor_power") else None
+        self.powered_at = None  # ticks_ms when the supply was switched on
         self.temp = None
         self.oled = None
         self.lines = None
@@ -159,16 +168,17 @@ class Meter:
 
         fam = self.s["probe"]
         if fam == "auto":
-            # one address at a time (each at 9600, 4800 and 2400 baud, ~0.4 s when nobody
-            # answers), feeding the watchdog in between: a whole search finding nothing takes
-            # 7 s, longer than a short watchdog_s
-            found = None
-            for addr in range(1, 17):
-                found = await soil_probe.search(self.master, addrs=(addr,))
-                if self.watchdog is not None:
-                    self.watchdog.feed()
-                if found is not None:
-                    break
+            found = self._rtc_state()[1]
+            if found is not None and found[0] not in soil_probe.PROFILES:
+                found = None  # a family this firmware no longer knows
+            if found is not None and not await self._answers(self.master, *found):
+                log.info("akrubutan: the remembered probe (%s, address %d, %d baud) does not "
+                         "answer: searching the bus" % found)
+                found = None
+            if found is None:
+                self.show([self.t("searching")])  # up to 7 s: the button is not read meanwhile
+                found = await self._search()
+            self.found = found  # kept in the RTC memory with the next sample number
             if found is None:
                 log.info("akrubutan:", self.t("probe_none"))
                 self.faults["probe"] = "not found"
@@ -180,6 +190,63 @@ class Meter:
         self.master.set_baud(baud)
         self.probe = soil_probe.SoilProbe(self.master, addr, fam)
         log.info("akrubutan:", self.t("probe_found", fam, addr, baud))
+
+    @staticmethod
+    async def _answers(m, fam, addr, baud):
+        """Whether the probe remembered in the RTC memory still answers: its family's address
+        register, as the search asks it (one frame; asked twice, 120 ms each, before giving up)."""
+        from drivers import soil_probe
+        from drivers.modbus_rtu import ModbusError
+
+        saved = m.timeout_ms, m.retries
+        m.timeout_ms, m.retries = 120, 1
+        m.set_baud(baud)
+        try:
+            return (await m.read(addr, soil_probe.PROFILES[fam][1], 1))[0] == addr
+        except ModbusError:
+            return False
+        finally:
+            m.timeout_ms, m.retries = saved
+
+    async def _search(self):
+        from drivers import soil_probe
+
+        # one address at a time (each at 9600, 4800 and 2400 baud, ~0.4 s when nobody answers),
+        # feeding the watchdog in between: a whole search finding nothing takes 7 s, longer
+        # than a short watchdog_s
+        found = None
+        for addr in range(1, 17):
+            found = await soil_probe.search(self.master, addrs=(addr,))
+            if self.watchdog is not None:
+                self.watchdog.feed()
+            if found is not None:
+                break
+        return found
+
+    # -- the sensors' supply --------------------------------------------------------------------
+    def sensors_on(self):
+        """Switch the probes' supply on (no-op without a sensor_power switch: then they are on
+        the supply all the time)."""
+        if self.power is not None and self.powered_at is None:
+            self.power.value(1)
+            self.powered_at = time.ticks_ms()
+
+    def sensors_off(self):
+        if self.power is not None:
+            self.power.value(0)
+            self.powered_at = None
+
+    async def warm_up(self):
+        """Wait until the switched sensors have had ``sensor_warmup_ms`` since power-on (their
+        microcontrollers start before they answer), feeding the watchdog at least every second."""
+        while self.powered_at is not None:
+            # one ms more than the setting: powered_at was read somewhere inside its ms
+            left = self.s["sensor_warmup_ms"] + 1 - time.ticks_diff(time.ticks_ms(), self.powered_at)
+            if left <= 0:
+                return
+            if self.watchdog is not None:
+                self.watchdog.feed()
+            await asyncio.sleep_ms(left if left < 1000 else 1000)
 
     def _volts(self, adc):
         """Volts at an analog pin; OSError when the ADC cannot be read: an ADC2 pin while Wi-Fi
@@ -194,22 +261,32 @@ class Meter:
             self.faults[name] = ("ADC read failed (OSError %s): an ADC2 pin cannot be read while "
                                  "Wi-Fi is on; wire it to ADC1 (GPIO32-39)" % (e.args[0] if e.args else "?"))
 
+    async def _temperature(self, sensor):
+        from drivers.ds18b20 import DS18B20Error
+
+        try:
+            c = await sensor.read_c()
+            self.faults.pop("ds18b20", None)
+            return c
+        except DS18B20Error as e:
+            self.faults["ds18b20"] = str(e)
+            return None
+
     async def sample(self):
         """One reading of every sensor: {name: value}; a sensor that fails is left out and its
-        fault kept in self.faults."""
+        fault kept in self.faults. The DS18B20 converts (750 ms) while the ADCs and the RS485
+        probe are read: the 1-Wire line and the UART are separate wires, and the driver waits
+        for the conversion without blocking the loop."""
         got = {}
+        conversion = None
+        if self.temp is not None:
+            conversion = asyncio.create_task(self._temperature(self.temp))
+            await asyncio.sleep_ms(0)  # let it send CONVERT T before the rest
         if self.moisture is not None:
             self._read_analog(self.moisture, "moisture", got, "moisture_v")
         if self.ph_adc is not None:
             self._read_analog(self.ph_adc, "ph", got, "ph_v")
-        if self.temp is not None:
-            from drivers.ds18b20 import DS18B20Error
-
-            try:
-                got["temperature"] = await self.temp.read_c()
-                self.faults.pop("ds18b20", None)
-            except DS18B20Error as e:
-                self.faults["ds18b20"] = str(e)
+        probe_temp = None
         if self.probe is not None:
             from drivers.modbus_rtu import ModbusError
 
@@ -221,16 +298,23 @@ class Meter:
                 got["probe_ph"] = r["ph"]
                 for k in ("n", "p", "k"):
                     got[k] = r[k]
-                if "temperature" not in got:
-                    got["temperature"] = r["temperature"]
+                probe_temp = r["temperature"]
             except ModbusError as e:
                 self.faults["probe"] = str(e)
+        if conversion is not None:
+            c = await conversion
+            if c is not None:
+                got["temperature"] = c
+        if "temperature" not in got and probe_temp is not None:
+            got["temperature"] = probe_temp  # without the DS18B20, the probe's own
         return got
 
     async def measure(self):
-        """Sample until stable (or measure_s), then the medians, converted and assessed."""
+        """Sample until stable (or measure_s), then the medians, converted and assessed. Samples
+        start every ``sample_ms`` (start to start: the wait is what the sample left of it); one
+        that took longer is followed by the next at once, without a burst to catch up."""
         series = {}
-        start = time.ticks_ms()
+        start = due = time.ticks_ms()
         budget = self.s["measure_s"] * 1000
         while True:
             left = (budget - time.ticks_diff(time.ticks_ms(), start)) // 1000
@@ -248,7 +332,12 @@ class Meter:
             if series and all(logic.stable(v[-STABLE_N:], TOLERANCE[k]) and len(v) >= STABLE_N
                               for k, v in series.items()):
                 break
-            await asyncio.sleep_ms(self.s["sample_ms"])
+            due = time.ticks_add(due, self.s["sample_ms"])
+            wait = time.ticks_diff(due, time.ticks_ms())
+            if wait > 0:
+                await asyncio.sleep_ms(wait)
+            else:
+                due = time.ticks_ms()
         med = {k: logic.median(v) for k, v in series.items()}
         return self.readings(med)
 
@@ -455,20 +544,20 @@ class Meter:
             await asyncio.sleep_ms(20)
         return time.ticks_diff(time.ticks_ms(), start)
 
+    def _rtc_state(self):
+        """(last sample number, remembered probe) from the RTC memory (logic.rtc_unpack: a
+        versioned record with a check; damaged or absent gives (None, None))."""
+        return logic.rtc_unpack(self.hal.rtc_memory())
+
     def next_seq(self):
         """The sample number: kept in the RTC memory (it survives deep sleep and resets, not a
-        power cut); without it, one more than the log's last row."""
-        mem = self.hal.rtc_memory()
-        seq = None
-        if mem and mem[:4] == b"AKR1":
-            try:
-                seq = int(mem[4:].decode())
-            except (ValueError, UnicodeError):
-                seq = None
+        power cut); without it, one more than the log's last row. The same record keeps the
+        probe the search found, for the next wake."""
+        seq = self._rtc_state()[0]
         if seq is None:
             seq = self._last_logged_seq()
         seq += 1
-        self.hal.rtc_memory(b"AKR1%d" % seq)
+        self.hal.rtc_memory(logic.rtc_pack(seq, self.found))
         return seq
 
     @staticmethod
@@ -508,14 +597,20 @@ class Meter:
     async def run(self):
         field = self.s["sleep_min"] > 0
         ready = [self.t("ready")] if field else [self.t("ready"), self.t("press")]
-        if self.master is not None and self.s["probe"] == "auto":
-            self.show([self.t("searching")])  # up to 7 s: the button is not read meanwhile
+        # the sensors go on at power-up or wake; on the button they stay on (a press answers at
+        # once, and an idle meter in the hand is not left for hours), in the field they go off
+        # before each deep sleep
+        self.sensors_on()
+        if self.master is not None and self.s["probe"] == "auto" and (not field or self._rtc_state()[1] is None):
+            self.show([self.t("searching")])  # warm-up and search: the button is not read
         else:
-            self.show(ready)
+            self.show([self.t("ready")])  # no "press" before the sensors are warm
+        await self.warm_up()
         await self.find_probe()
         if field:
             await self.measure_and_log(self.next_seq())
             log.info("akrubutan:", self.t("sleeping", self.s["sleep_min"]))
+            self.sensors_off()
             self.sleep_display()
             self.hal.deepsleep(self.s["sleep_min"] * 60000)
             return

@@ -277,3 +277,60 @@ def median(values):
 def stable(values, tolerance):
     """True when the last readings agree within ``tolerance`` (max - min)."""
     return len(values) >= 3 and max(values) - min(values) <= tolerance
+
+
+# -- what the RTC memory keeps across deep sleep -----------------------------------------------
+# The RTC's slow memory survives deep sleep and resets, not a power cut; a brown-out or a stray
+# write can still damage it. Version 2: b"AKR2" + b"seq,family,address,baud" + b"*" + the body's
+# Fletcher-16 as 4 hex digits (family empty, address and baud 0 when no probe is known).
+# Version 1 (b"AKR1" + seq) is still read, so an update keeps the count. Anything else, or a
+# record whose check does not match, is no record: the caller falls back to the log and a search.
+RTC_V1 = b"AKR1"
+RTC_V2 = b"AKR2"
+RTC_BAUDS = (2400, 4800, 9600)
+
+
+def fletcher16(data):
+    a = b = 0
+    for byte in data:
+        a = (a + byte) % 255
+        b = (b + a) % 255
+    return (b << 8) | a
+
+
+def rtc_pack(seq, probe=None):
+    """The RTC record for sample number ``seq`` and the probe found, (family, address, baud) or
+    None."""
+    fam, addr, baud = probe if probe is not None else ("", 0, 0)
+    body = ("%d,%s,%d,%d" % (seq, fam, addr, baud)).encode()
+    return RTC_V2 + body + ("*%04x" % fletcher16(body)).encode()
+
+
+def rtc_unpack(mem, families=None):
+    """(seq, probe) from an RTC record; (None, None) when there is none or it is damaged; probe is
+    None when the record names none (or a family not in ``families``)."""
+    if not mem:
+        return None, None
+    mem = bytes(mem)
+    try:
+        if mem[:4] == RTC_V1:
+            seq = int(mem[4:].decode())
+            return (seq, None) if seq >= 0 else (None, None)
+        if mem[:4] != RTC_V2:
+            return None, None
+        star = mem.rfind(b"*")
+        body, check = mem[4:star], mem[star + 1:]
+        if star < 4 or len(check) != 4 or int(check.decode(), 16) != fletcher16(body):
+            return None, None
+        fields = body.decode().split(",")
+        if len(fields) != 4:
+            return None, None
+        seq, fam, addr, baud = int(fields[0]), fields[1], int(fields[2]), int(fields[3])
+    except (ValueError, UnicodeError):
+        return None, None
+    if seq < 0:
+        return None, None
+    if not fam or (families is not None and fam not in families) or not 1 <= addr <= 247 \
+            or baud not in RTC_BAUDS:
+        return seq, None
+    return seq, (fam, addr, baud)

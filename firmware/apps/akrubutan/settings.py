@@ -17,6 +17,14 @@ Change them in ``config.json`` on the board inside the device's section, for exa
 - log_max_bytes 16384: soil.csv rotates to soil.csv.1 past this (two files, ~300 rows each).
 - sleep_min 0: 0 measures on the button; N > 0 is field logging: wake every N minutes from
   deep sleep, measure, log, sleep again.
+- sensor_warmup_ms 1000: with a ``sensor_power`` switch in the board map, the time from
+  switching the sensors' supply on to the first RS485 frame or sample. Neither
+  ../shared/data/modbus nor the probe manuals' pages we could read give a start-up time; 1 s is
+  what the common ESP32 example for these probes waits after starting before its first request
+  (myduino/Industrial-Soil-Sensor-RS485, ESP32_7-in-1_Soil_Sensor.ino: delay(1000) in setup).
+  The readings' own settling is left to the measurement (5 agreeing samples). A probe that
+  misses its first frame is asked again, then searched for: lengthen this if the console often
+  says the remembered probe did not answer.
 - watchdog_s 10: the watchdog resets a meter whose loop stopped; 0 turns it off, otherwise at
   least 6 s (a sample can take ~4 s and the wait between samples up to 5 s).
 - crops: more crops for the advice, as [name, lowest pH, highest pH], e.g.
@@ -39,6 +47,7 @@ SCHEMA = {
     "sample_ms": (1000, ("int", 200, 5000)),
     "log_max_bytes": (16384, ("int", 1024, 262144)),
     "sleep_min": (0, ("int", 0, 1440)),
+    "sensor_warmup_ms": (1000, ("int", 0, 10000)),
     "crops": ([], ("crops",)),
     "watchdog_s": (10, ("int", 0, 60)),
 }

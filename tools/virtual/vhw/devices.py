@@ -4,7 +4,7 @@ from vhw.parts.ds18b20 import DS18B20
 from vhw.parts.hcsr04 import HCSR04
 from vhw.parts.hd44780 import LCD
 from vhw.parts.keypad import Keypad
-from vhw.parts.simple import Analog, Battery, Button, Switch
+from vhw.parts.simple import Analog, Battery, Button, PowerSwitch, Switch
 from vhw.parts.soil_probe import SoilProbe
 from vhw.parts.ssd1306 import OLED
 
@@ -40,16 +40,22 @@ def wire(board, device, pins, parts_cfg):
         # a charged supply for the device: a 1S Li-ion cell (shoe), four AA cells (the lock)
         full = 6.0 if device == "kuword" else 4.0
         made["battery"] = Battery(board, pins["battery"], cfg.get("volts", full), cfg.get("divider", 2.0))
+    # the probes' supply switch: the moisture probe, the pH module and the RS485 probe hang on
+    # it (the DS18B20 and the OLED stay on the 3.3 V rail); without the role they are always on
+    supply = None
+    if "sensor_power" in pins:
+        supply = made["sensor_power"] = PowerSwitch(board, pins["sensor_power"])
     for role in ("soil_moisture", "ph"):
         if role in pins:
             cfg = parts_cfg.get(role, {})
-            made[role] = Analog(board, pins[role], role, cfg.get("volts", 2.70 if role == "soil_moisture" else 2.5))
+            made[role] = Analog(board, pins[role], role, cfg.get("volts", 2.70 if role == "soil_moisture" else 2.5),
+                                supply=supply)
     if "rs485_tx" in pins and "rs485_rx" in pins:
         cfg = parts_cfg.get("soil_probe", {})
         if cfg.get("fitted", True):
             probe = SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins.get("rs485_de"),
                               family=cfg.get("family", "jxct"), addr=cfg.get("addr", 1),
-                              baud=cfg.get("baud"))
+                              baud=cfg.get("baud"), supply=supply)
             probe.set(**cfg.get("values", {}))
             made["soil_probe"] = probe
     if "onewire" in pins:

@@ -1,4 +1,5 @@
-"""Small virtual parts: a push button with contact bounce, a battery behind a divider."""
+"""Small virtual parts: a push button with contact bounce, a battery behind a divider, analog
+sensors, switches to GND and a switch for the sensors' supply."""
 
 from vhw import clock
 
@@ -56,21 +57,78 @@ class Battery:
         self.board.analog[self.gpio] = volts / self.divider
 
 
-class Analog:
-    """A sensor with an analog output on an ADC pin (a capacitive moisture probe, a pH module):
-    the volts at the pin, set by a test or scenario, or played from a list of volts, one every
-    ``every_ms`` of device time (a recorded log)."""
+class PowerSwitch:
+    """The sensors' supply switch on a GPIO (role ``sensor_power``): an NPN pulling a P-MOSFET's
+    gate down, or a load switch's EN. High = on; a pin that is not driven (reset, boot, deep
+    sleep: the ESP32 leaves it floating and the base pull-down wins) or driven low = off.
 
-    def __init__(self, board, gpio, name, volts=0.0):
+    Its loads (parts with ``supply_changed(on)``) hear every switch-over the firmware writes.
+    ``on()`` is read from the pin at the moment it is asked, so a reset that leaves the pin
+    undriven is off at once for a part that asks (the RS485 probe asks at each frame); the
+    analog probes, which only hold a value, hear it at the firmware's next write of the pin.
+    ``on_since_us`` is when the supply last came on (None while off)."""
+
+    def __init__(self, board, gpio, name="sensor_power"):
         self.board = board
         self.gpio = gpio
         self.name = name
+        self.loads = []
+        self.on_since_us = None
+        self.switched_on = 0  # how many times the supply came on
+        self._state = board.pin(gpio)
+        self._state.watchers.append(self._written)
+        board.attach(name, self)
+
+    def on(self):
+        s = self._state
+        return s.mode == "out" and s.out == 1
+
+    def on_for_us(self):
+        """How long the supply has been on (None while off)."""
+        if not self.on() or self.on_since_us is None:
+            return None
+        return clock.us - self.on_since_us
+
+    def _written(self, value):
+        # the board logs the write after telling its watchers: last_logged is the level before
+        # this write, None after a reset (the pin was undriven: off)
+        before = self._state.last_logged == 1
+        if value and not before:
+            self.on_since_us = clock.us
+            self.switched_on += 1
+            for load in self.loads:
+                load.supply_changed(True)
+        elif not value:  # told even when already off: a reset may have cut it unannounced
+            self.on_since_us = None
+            for load in self.loads:
+                load.supply_changed(False)
+
+
+class Analog:
+    """A sensor with an analog output on an ADC pin (a capacitive moisture probe, a pH module):
+    the volts at the pin, set by a test or scenario, or played from a list of volts, one every
+    ``every_ms`` of device time (a recorded log). With a ``supply`` (a PowerSwitch) it reads
+    0 V while the supply is off: an unpowered probe drives nothing and the ADC's input settles
+    low (a known difference: the real pin floats a little above 0 V)."""
+
+    def __init__(self, board, gpio, name, volts=0.0, supply=None):
+        self.board = board
+        self.gpio = gpio
+        self.name = name
+        self.supply = supply
+        self.powered = supply is None or supply.on()
+        if supply is not None:
+            supply.loads.append(self)
         board.attach(name, self)
         self.set_volts(volts)
 
     def set_volts(self, volts):
         self.volts = volts
-        self.board.analog[self.gpio] = volts
+        self.board.analog[self.gpio] = volts if self.powered else 0.0
+
+    def supply_changed(self, on):
+        self.powered = on
+        self.set_volts(self.volts)
 
     def play(self, volts_list, every_ms):
         self._trace = volts_list

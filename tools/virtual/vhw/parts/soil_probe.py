@@ -24,7 +24,14 @@ Like the hardware:
 
 Faults for tests: ``drop`` (the next N requests get no answer), ``corrupt`` (the next N
 answers have one byte flipped), ``stray`` (a 0x00 before each answer), ``delay_ms`` (extra
-turnaround), ``powered`` False (no answer at all).
+turnaround), ``powered`` False (no answer at all: its own supply wire is cut).
+
+Supply: with a ``supply`` (vhw.parts.simple.PowerSwitch, the board's ``sensor_power`` role) the
+probe hears nothing while the switch is off, and after it comes on its microcontroller needs
+``startup_ms`` before it listens (frames before that are lost, counted in ``early_requests``;
+frames while off in ``unpowered_requests``). Each switch-on is a power-up: a written address or
+baud takes effect then. ``startup_ms`` 500 is an assumption (no manual in ../shared/data or the
+pages we could read gives the start-up time); the firmware's default warm-up, 1 s, covers it.
 
 Known differences from a real probe: the answer's bytes reach the UART all at its last stop bit
 (not byte by byte); readings change only when a test or scenario sets them.
@@ -53,7 +60,7 @@ class SoilProbe:
     FAMILIES = ("jxct", "renke")
 
     def __init__(self, board, tx_gpio, rx_gpio, de_gpio=None, family="jxct", addr=1, baud=None,
-                 name="soil_probe"):
+                 name="soil_probe", supply=None, startup_ms=500):
         if family not in self.FAMILIES:
             raise ValueError("family must be one of %s, not %r" % (", ".join(self.FAMILIES), family))
         self.board = board
@@ -70,6 +77,12 @@ class SoilProbe:
         self.corrupt = 0
         self.stray = False
         self.powered = True
+        self.supply = supply
+        self.startup_ms = startup_ms
+        self.unpowered_requests = 0  # frames sent while the supply switch was off
+        self.early_requests = 0  # frames sent while the probe was still starting
+        if supply is not None:
+            supply.loads.append(self)
         self.requests = 0  # valid requests for this probe
         self.crc_errors = 0
         self.cut_frames = 0  # requests whose DE went low before their end
@@ -95,6 +108,23 @@ class SoilProbe:
 
     def power_cycle(self):
         self.addr, self.baud = self.next_addr, self.next_baud
+
+    def supply_changed(self, on):
+        """The sensor_power switch went on (a power-up) or off (everything in flight is lost)."""
+        self._buf = bytearray()
+        self._buf_ok = True
+        if on:
+            self.power_cycle()
+
+    def listening(self):
+        """Whether the probe hears the bus now: its own wire intact, the switch on (when there is
+        one) for at least ``startup_ms``."""
+        if not self.powered:
+            return False
+        if self.supply is None:
+            return True
+        up = self.supply.on_for_us()
+        return up is not None and up >= self.startup_ms * 1000
 
     def registers(self):
         v = self.values
@@ -123,7 +153,12 @@ class SoilProbe:
         """The board's UART sends ``data`` between uart.tx_start and uart.tx_end (virtual us)."""
         self._uart = uart
         start, end = uart.tx_start, uart.tx_end
-        if not self.powered:
+        if not self.listening():
+            if self.supply is not None and self.powered:
+                if self.supply.on():
+                    self.early_requests += 1
+                else:
+                    self.unpowered_requests += 1
             return
         if baud != self.baud:
             self._buf_ok = False  # noise at our rate: framing errors, no valid frame
@@ -140,6 +175,9 @@ class SoilProbe:
         def check():
             if self._last_end != end:
                 return  # more bytes followed: a later alarm sees the whole frame
+            if not self.listening():
+                self._buf = bytearray()
+                return  # the supply went off before the frame ended
             frame, ok = bytes(self._buf), self._buf_ok
             self._buf = bytearray()
             self._buf_ok = True
@@ -175,8 +213,8 @@ class SoilProbe:
     def _deliver(self, answer, start, end):
         def deliver():
             uart = self._uart
-            if uart is None:
-                return
+            if uart is None or not self.listening():
+                return  # the supply went off while it answered
             if self._de is not None and (self._de.level() == 1 or self._de_low_at > start):
                 self.lost_answers += 1  # the board's receiver was off for part of the answer
                 return
