@@ -71,9 +71,10 @@ Notes:
   capacitive moisture probe 5 mA (DFRobot SEN0193); DS18B20 1 mA converting, 750 nA standby
   (Maxim datasheet); SSD1306 module about 10 mA showing text (an estimate: it grows with the
   pixels lit), <= 20 uA in sleep mode (Solomon Systech datasheet); RS-485 transceiver about
-  1 mA. Nothing in the firmware or the board map switches the sensors' supply, so "as wired"
-  keeps them powered through deep sleep; the "switched" builds assume a GPIO-driven P-MOSFET
-  high-side switch (with time for the probe to start before its search).
+  1 mA. Whether the sensors' supply was switched is read from the event log (the optional
+  `sensor_power` role: a GPIO-driven P-MOSFET high-side switch, on at the wake with a 1 s
+  warm-up, off before deep sleep); a DevKitC without the switch fitted keeps them powered
+  through deep sleep ("as wired").
 """
 def run_sim(runtime="micropython", device="blind_shoe", **kwargs):
     """One simulation of a device on its standard scenario; returns (process, events, event
