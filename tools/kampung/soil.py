@@ -20,7 +20,11 @@ and the meter runs again.
 ``plot`` draws the class bands from firmware/apps/akrubutan/logic.py itself (pH classes, and
 rendah/sedang/tinggi per nutrient), marks readings whose confidence is *rendah* with an open
 circle, and uses the measurement number (``seq``) as x axis when the board had no clock
-(``t`` = 0). Matplotlib's Agg renderer: no display needed.
+(``t`` = 0) or a wrong one (after 2200). Matplotlib's Agg renderer: no display needed.
+
+Only files read from a board (``--flash``, ``--port``) take a last line without its newline
+for a write cut short; an export or a CSV edited by hand (``plot``'s input, ``--merge``) keeps
+it. A UTF-8 byte order mark (Excel's "CSV UTF-8") is ignored everywhere.
 """
 
 from __future__ import annotations
@@ -59,6 +63,14 @@ CONFIDENCE = ("baik", "indikatif", "rendah")  # logic.confidence's flags
 NUTRIENTS = ("n", "p", "k")
 _FAULTS = re.compile(r"[A-Za-z0-9_;]*$")
 _ENOENT = 2
+# The latest t a row may have: 9999-12-31 00:00 UTC, a day before Python's dates end (so every
+# UTC offset still has a date). A larger t is not a time at all: a damaged line.
+T_MAX = 253402214400
+# The latest t the chart puts on a time axis (2200-01-01 UTC; matplotlib's dates end with 9999,
+# and the axis' margins go past the last point). A row after it has a clock gone wrong: the
+# chart then uses seq, as for rows without a clock.
+PLOT_T_MAX = 7258118400
+UTC_OFFSETS = (-12.0, 14.0)  # the zones in use on Earth, UTC-12 to UTC+14
 
 
 class SoilError(RuntimeError):
@@ -133,14 +145,21 @@ class Row:
     faults: str
 
 
+def _whole(text: str) -> bool:
+    """ASCII digits only: str.isdigit also takes "\u00b2", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_line(line: str) -> tuple[Row | None, str]:
     """(Row, "") for a measurement line; (None, why) otherwise."""
     parts = line.split(",")
     if len(parts) != len(COLUMNS):
         return None, f"{len(parts)} of {len(COLUMNS)} fields"
     rec = dict(zip(COLUMNS, parts, strict=True))
-    if not rec["t"].isdigit() or not rec["seq"].isdigit():
+    if not _whole(rec["t"]) or not _whole(rec["seq"]):
         return None, "t and seq must be whole numbers"
+    if int(rec["t"]) > T_MAX:
+        return None, f"t {rec['t']} is after the year 9999: not a time (a damaged line?)"
     values: dict[str, float | None] = {}
     for col in NUMERIC:
         if rec[col] == "":
@@ -173,8 +192,11 @@ def parse(text: str, source: str, warn: Callable[[str], None] = _stderr,
     """The measurement rows of one log file's text. Headers and blank lines are skipped
     quietly; any other line that is not a measurement is reported through ``warn`` with
     ``source`` and its line number. In a file from the board, a last line without its newline
-    is a cut write: the meter always ends a row with one (kit.store.append_line)."""
+    is a cut write: the meter always ends a row with one (kit.store.append_line); a file made
+    on a computer (an export, a CSV edited by hand: ``from_board=False``) may well end without
+    one. A UTF-8 byte order mark (Excel's "CSV UTF-8") is ignored."""
     rows = []
+    text = text.removeprefix("\ufeff")
     lines = text.split("\n")
     torn_end = from_board and lines[-1] != ""
     if lines[-1] == "":
@@ -300,18 +322,34 @@ def read_port(port: str, warn: Callable[[str], None] = _stderr) -> tuple[list[tu
     return files, device
 
 
+def check_output(out: Path, what: str = "") -> None:
+    """SoilError, naming ``out``, when it cannot be written because its folder is missing (or
+    is not a folder): said before any board is read, and never as the temporary file."""
+    folder = out.parent
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise SoilError(f"{what}{out}: the folder {folder} {why}; create it first or write "
+                        "somewhere else")
+
+
 def write_csv(rows: list[Row], out: Path) -> None:
     """The header once, then the rows as the meter wrote them; atomic (a temporary file
-    renamed over ``out``), so ``out`` may also be one of the inputs."""
+    renamed over ``out``), so ``out`` may also be one of the inputs. Errors name ``out``."""
+    check_output(out)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(HEADER + "\n" + "".join(r.line + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        tmp.write_text(HEADER + "\n" + "".join(r.line + "\n" for r in rows), encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise SoilError(f"{out}: cannot be written ({e.strerror or e})") from None
 
 
 def export(out: Path, ports: Sequence[str] = (), flashes: Sequence[Path] = (),
            merges: Sequence[Path] = (), warn: Callable[[str], None] = _stderr,
            say: Callable[[str], None] = print) -> dict:
     """Read every source, merge, write ``out``. Returns counts; raises SoilError."""
+    check_output(out)  # before a board is read (and reset) for nothing
     sources: list[tuple[str, list[Row]]] = []
     empty: list[str] = []
     for path in merges:
@@ -370,6 +408,7 @@ LABELS = {
            "p": "P (mg/kg)", "k": "K (mg/kg)",
            "time": "Waktu ({tz})", "seq": "Nomor pengukuran (seq): papan tanpa jam, t = 0",
            "seq_some": "Nomor pengukuran (seq): {n} baris tanpa jam (t = 0)",
+           "seq_wrong": "Nomor pengukuran (seq): {n} baris dengan jam salah (t sesudah tahun 2200)",
            "order": "Urutan baris di log: papan tanpa jam dan seq berulang",
            "title": "Akrubutan: {n} pengukuran", "point": "pengukuran",
            "low": "keyakinan rendah (jangan dipakai untuk keputusan)",
@@ -378,6 +417,7 @@ LABELS = {
            "p": "P (mg/kg)", "k": "K (mg/kg)",
            "time": "Time ({tz})", "seq": "Measurement number (seq): the board had no clock, t = 0",
            "seq_some": "Measurement number (seq): {n} rows without a clock (t = 0)",
+           "seq_wrong": "Measurement number (seq): {n} rows with a wrong clock (t after 2200)",
            "order": "Row order in the log: no clock and seq repeats",
            "title": "Akrubutan: {n} measurements", "point": "measurement",
            "low": "low confidence (not for decisions)",
@@ -419,12 +459,14 @@ def _x_values(rows: list[Row], tz: tzinfo, lang: str) -> tuple[list[float], str,
 
     lab = LABELS[lang]
     no_clock = sum(1 for r in rows if r.t == 0)
-    if rows and not no_clock:
+    wrong = sum(1 for r in rows if r.t > PLOT_T_MAX)
+    if rows and not no_clock and not wrong:
         return ([float(date2num(datetime.fromtimestamp(r.t, tz))) for r in rows], "time",
                 lab["time"].format(tz=tz.tzname(None)))
     seqs = [r.seq for r in rows]
     if all(b > a for a, b in zip(seqs, seqs[1:], strict=False)):
-        label = lab["seq"] if no_clock == len(rows) else lab["seq_some"].format(n=no_clock)
+        label = (lab["seq_wrong"].format(n=wrong) if wrong else
+                 lab["seq"] if no_clock == len(rows) else lab["seq_some"].format(n=no_clock))
         return [float(s) for s in seqs], "seq", label
     return [float(i) for i in range(1, len(rows) + 1)], "order", lab["order"]
 
@@ -467,6 +509,9 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
 
     if lang not in LABELS:
         raise SoilError(f"--lang {lang}: choose one of {', '.join(LABELS)}")
+    why = _offset_problem(utc_offset_h)
+    if why:
+        raise SoilError(f"--utc-offset {utc_offset_h}: {why}")
     lab = LABELS[lang]
     tz = timezone(timedelta(hours=utc_offset_h),
                   "WIB" if utc_offset_h == WIB else f"UTC{utc_offset_h:+g}")
@@ -556,6 +601,28 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
 
 # -- the command ------------------------------------------------------------------------------
 
+def _offset_problem(hours: float) -> str:
+    """Why ``hours`` is not a UTC offset, or ""."""
+    lo, hi = UTC_OFFSETS
+    if not math.isfinite(hours) or not lo <= hours <= hi:
+        return (f"give the hours from UTC, {lo:g} to +{hi:g} (Magelang is 7, WIB; 5.5 for "
+                "India)")
+    if round(hours * 60, 6) != round(hours * 60):
+        return "give whole minutes (5.5 or 5.75, not 5.123)"
+    return ""
+
+
+def _utc_offset(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = math.nan
+    why = _offset_problem(hours)
+    if why:
+        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
+    return hours
+
+
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)x(\d+)", text)
     if not m or not (300 <= int(m[1]) <= 8000 and 300 <= int(m[2]) <= 8000):
@@ -586,8 +653,8 @@ def main(argv: list[str]) -> int:
     pl.add_argument("png", type=Path, metavar="OUT.png")
     pl.add_argument("--lang", choices=sorted(LABELS), default="id", help="labels: id (default) or en")
     pl.add_argument("--size", type=_size, default=(1000, 1250), help="WIDTHxHEIGHT in pixels (default 1000x1250)")
-    pl.add_argument("--utc-offset", type=float, default=WIB, help="hours from UTC for the time "
-                    "axis (default 7, WIB)")
+    pl.add_argument("--utc-offset", type=_utc_offset, default=WIB, help="hours from UTC for "
+                    "the time axis, -12 to 14 (default 7, WIB)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "export":
@@ -598,11 +665,16 @@ def main(argv: list[str]) -> int:
                 raise SoilError(f"{args.out} exists: add `--merge {args.out}` to add the new rows "
                                 "to it (the board keeps only its last two files), or --force to "
                                 "replace it")
+            check_output(args.out)
             export(args.out, args.port, args.flash, args.merge)
             return 0
         if not args.csv.is_file():
             raise SoilError(f"{args.csv}: no such file (make one with `kampung soil export`)")
-        rows = parse(args.csv.read_bytes().decode("utf-8", "replace"), str(args.csv))
+        check_output(args.png)
+        # a file on the computer (an export, a CSV edited by hand): a last row without its
+        # newline is a row, not a write cut short
+        rows = parse(args.csv.read_bytes().decode("utf-8", "replace"), str(args.csv),
+                     from_board=False)
         if not rows:
             raise SoilError(f"{args.csv}: no soil measurements in it")
         chart = plot(rows, args.png, args.lang, args.size, args.utc_offset)

@@ -254,7 +254,9 @@ def _clamp16(value):
 
 
 class ADC:
-    """SAR ADC with ESP-IDF's calibrated ranges per attenuation (approximate maxima in mV)."""
+    """SAR ADC with ESP-IDF's calibrated ranges per attenuation: the top in mV at 0, 2.5, 6 and
+    11 dB comes from the chip file's ``adc_max_mv`` (an ESP32-C3 tops out at 2500 mV at 11 dB,
+    an ESP32 or S3 at 3100), so a voltage the chip cannot read clips here as it does there."""
 
     ATTN_0DB = 0
     ATTN_2_5DB = 1
@@ -264,7 +266,7 @@ class ADC:
     WIDTH_10BIT = 10
     WIDTH_11BIT = 11
     WIDTH_12BIT = 12
-    _MAX_MV = (950, 1250, 1750, 3100)
+    _MAX_MV = (950, 1250, 1750, 3100)  # a chip description without adc_max_mv: the ESP32's
 
     def __init__(self, id, *, sample_ns=None, atten=None):
         board = _board.BOARD
@@ -275,6 +277,7 @@ class ADC:
         self._unit = board.adc[gpio][0]
         self._atten = ADC.ATTN_0DB
         self._bits = 12
+        self._tops = board.chip.get("adc_max_mv") or ADC._MAX_MV
         board.pin(gpio)
         self.init(atten=atten)
 
@@ -306,7 +309,7 @@ class ADC:
             raise OSError(errno.ETIMEDOUT)
         volts = board.analog.get(self._gpio, 0.0)
         mv = int(volts * 1000 + 0.5)
-        top = ADC._MAX_MV[self._atten]
+        top = self._tops[self._atten]
         return 0 if mv < 0 else (top if mv > top else mv), top
 
     def _raw12(self):

@@ -45,6 +45,16 @@ class Hal:
     def adc(self, role):
         return machine.ADC(machine.Pin(self.gpio(role)), atten=machine.ADC.ATTN_11DB)
 
+    def adc_max_uv(self):
+        """The highest voltage, in microvolts, that ``adc()`` inputs read (``read_uv()``) on this
+        chip: 2500000 on an ESP32-C3, 3100000 on an ESP32 or ESP32-S3 (``adc_max_mv`` in
+        board.json, from boards/chips; 3100000 when a board.json lacks it). A higher
+        voltage at the pin reads as about this value, so a reading near it may be clipped."""
+        mv = self.map.get("adc_max_mv")
+        if not isinstance(mv, int) or isinstance(mv, bool) or mv <= 0:
+            mv = 3100  # the ESP32's: what every board.json meant before the key existed
+        return mv * 1000
+
     def i2c(self, prefix, freq=100000):
         """The I2C bus on roles ``<prefix>_scl`` and ``<prefix>_sda`` (hardware I2C 0). 100 kHz:
         long wires to a door panel and 5 V backpacks with weak pull-ups need the slow clock."""

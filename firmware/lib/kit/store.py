@@ -73,22 +73,46 @@ def read_json(path, default=None):
         f.close()
 
 
+_CHUNK = 512  # copy size of append_line: RAM it needs, whatever the log's size
+_buf = []  # its buffer, allocated at the first append and reused (no heap churn per row)
+
+
+def _copy(src, dst):
+    """Copy the open file ``src`` to ``dst`` through the one small buffer."""
+    if not _buf:
+        _buf.append(bytearray(_CHUNK))
+    buf = _buf[0]
+    while True:
+        n = src.readinto(buf)
+        if not n:
+            return
+        # a full chunk is written as it is: a slice would allocate a memoryview every chunk
+        dst.write(buf if n == _CHUNK else memoryview(buf)[:n])
+
+
 def append_line(path, line, max_bytes=4096):
     """Append one text line to a rotating log, atomically.
 
-    The file is rewritten through ``write_bytes`` (a power cut leaves the old log or the new
-    one, never a torn line). When it would grow past ``max_bytes`` it is renamed to
-    ``path + ".1"`` (replacing the previous one) and a new file starts: the log never takes
-    more than about twice ``max_bytes`` of flash, and the newest lines are always kept."""
+    The old log is copied to ``path + ".tmp"`` in 512-byte chunks, the line is added, and the
+    copy is renamed over ``path``, as ``write_bytes`` does: a power cut leaves the old log or
+    the new one, never a torn line. The log is never read whole: an append needs the same
+    RAM whatever the log's size (the 512-byte buffer, kept, and about 450 bytes of file
+    objects and strings), so a 256 KB log appends on a heap with a few KB free. When the
+    file would grow past ``max_bytes`` it is renamed to ``path + ".1"`` (replacing the previous
+    one) and a new file starts: the log never takes more than about twice ``max_bytes`` of
+    flash (plus the copy while it is written), and the newest lines are always kept."""
     data = line.encode() + b"\n"
     try:
         size = os.stat(path)[6]
     except OSError:
         size = 0
-    old = b""
     if size and size + len(data) > max_bytes:
         os.rename(path, path + ".1")  # rotated without reading it: a huge file costs no RAM
-    elif size:
-        with open(path, "rb") as f:
-            old = f.read()
-    write_bytes(path, old + data)
+        size = 0
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as out:  # "wb" truncates a .tmp left by an earlier cut
+        if size:
+            with open(path, "rb") as f:
+                _copy(f, out)
+        out.write(data)
+    os.rename(tmp, path)
