@@ -109,7 +109,9 @@ def _p0507() -> dict:
     gain = -slope / NERNST_V
     alk_pct = (v[9.18] - v[6.86]) / (9.18 - 6.86) / slope * 100
     config = {"ph_gain": round(gain, 4), "ph_zero_v": round(v[6.86] + 0.14 * slope, 4)}
-    inputs = _calibrate(3000, [v[6.86], v[4.01], v[9.18]]) + [{"at_ms": 45000, "part": "button", "press_ms": 150}]
+    # the refusal stays on the OLED until a press (45 s), then a measurement (48 s)
+    inputs = _calibrate(3000, [v[6.86], v[4.01], v[9.18]]) + [{"at_ms": 45000, "part": "button", "press_ms": 150},
+                                                              {"at_ms": 48000, "part": "button", "press_ms": 150}]
     return {"duration_ms": 60000, "config": {"akrubutan": dict(config, probe="none")}, "inputs": inputs,
             "parts": {"ds18b20": {"temp_c": 25.0}, "soil_probe": {"fitted": False}}, "_alk_pct": alk_pct}
 
@@ -128,7 +130,8 @@ def _p08() -> dict:
                      "zero_v": 2.5, "gain": -3.0, "temp_c": 25.0}, "t": CLOCK_0 - 40 * 86400}
     inputs = [{"at_ms": 2000, "part": "button", "press_ms": 150}]
     inputs += _calibrate(15000, [2.5, v401, v918])
-    inputs += [{"at_ms": 55000, "part": "button", "press_ms": 150}]
+    inputs += [{"at_ms": 52000, "part": "button", "press_ms": 150},  # read the refusal, go on
+               {"at_ms": 55000, "part": "button", "press_ms": 150}]
     inputs += _calibrate(75000, [electrode_v(6.86, gain=-3), electrode_v(9.18, gain=-3)])
     inputs += [{"at_ms": 170000, "part": "ph", "volts": round(electrode_v(8.0, gain=-3), 4)},
                {"at_ms": 172000, "part": "button", "press_ms": 150}]
@@ -177,7 +180,7 @@ def _logger() -> dict:
     """Field logging every minute with the Renke-style probe: power-on (the bus is searched),
     then a wake whose remembered probe drops the two frames that ask it (a loose A/B wire for a
     moment: the bus is searched again and the probe found), then a wake that asks it once."""
-    return {"duration_ms": 190000, "config": {"akrubutan": {"sleep_min": 1}},
+    return {"duration_ms": 170000, "config": {"akrubutan": {"sleep_min": 1}},
             "parts": {"soil_probe": {"family": "renke", "addr": 1, "baud": 4800,
                                      "values": {"moisture": 34.5, "temperature": 26.1, "ec": 420, "ph": 5.4,
                                                 "n": 41, "p": 9, "k": 160}},
@@ -185,8 +188,62 @@ def _logger() -> dict:
             "inputs": [{"at_ms": 30000, "part": "soil_probe", "fault": "drop", "count": 2}]}
 
 
+GOOD_CAL = {"cal": {"v686": 2.5248, "acid": 3.033, "alkaline": None, "zero_v": 2.5, "gain": 3.0, "temp_c": 26.3},
+            "t": CLOCK_0}
+
+
+def _adc_limit() -> dict:
+    """Both analog inputs at 3.3 V (above the ADC's ~3.1 V at 11 dB: a floating wire or a module
+    beyond the pin's range), then the moisture input at 0 V; a calibration whose 4.01 buffer is
+    clipped at the top, a press made while the 6.86 buffer is read (not taken), the refusal read
+    and dismissed at 50 s. The probe is configured as JXCT but nothing is on the bus."""
+    return {"duration_ms": 75000,
+            "config": {"akrubutan": {"probe": "jxct", "moisture_dry_v": 2.73, "moisture_wet_v": 1.07}},
+            "parts": {"soil_probe": {"fitted": False}, "ds18b20": {"temp_c": 25.0},
+                      "soil_moisture": {"volts": 3.3}, "ph": {"volts": 3.3}},
+            "inputs": [{"at_ms": 2000, "part": "button", "press_ms": 150},
+                       {"at_ms": 12000, "part": "soil_moisture", "volts": 0.0},
+                       {"at_ms": 12000, "part": "ph", "volts": 2.5248},
+                       {"at_ms": 13000, "part": "button", "press_ms": 3500},
+                       {"at_ms": 19000, "part": "button", "press_ms": 150},
+                       {"at_ms": 21000, "part": "button", "press_ms": 150},
+                       {"at_ms": 26000, "part": "ph", "volts": 3.3},
+                       {"at_ms": 28000, "part": "button", "press_ms": 150},
+                       {"at_ms": 50000, "part": "button", "press_ms": 150},
+                       {"at_ms": 53000, "part": "button", "press_ms": 150}]}
+
+
+def _probe_late() -> dict:
+    """The Renke-style probe without power at boot (the search finds nothing), on at 8.5 s: the
+    press at 9 s searches again. Its temperature register reads -3276.8 C (0x8000) and no
+    DS18B20 is fitted; at 25 s it reads 150 C, N 65531 (-5 as a register), EC 65535, K 51712."""
+    return {"duration_ms": 45000,
+            "parts": {"soil_probe": {"family": "renke", "addr": 1, "baud": 4800,
+                                     "values": {"moisture": 34.5, "temperature": -3276.8, "ec": 420, "ph": 5.4,
+                                                "n": 41, "p": 9, "k": 160}},
+                      "ds18b20": {"fitted": False}, "soil_moisture": {"volts": 1.90}, "ph": {"volts": 2.784}},
+            "files": {"ph_cal.json": json.dumps(GOOD_CAL)},
+            "inputs": [{"at_ms": 0, "part": "soil_probe", "fault": "off"},
+                       {"at_ms": 8500, "part": "soil_probe", "fault": "ok"},
+                       {"at_ms": 9000, "part": "button", "press_ms": 150},
+                       {"at_ms": 25000, "part": "soil_probe",
+                        "values": {"temperature": 150.0, "n": -5, "ec": 65535, "k": 51712}},
+                       {"at_ms": 26000, "part": "button", "press_ms": 150}]}
+
+
+def _bad_config() -> dict:
+    """A crop name of 22 characters in config.json (the meter runs on its defaults: the probe
+    is searched for and found) and a stored calibration whose gain is 0."""
+    return {"duration_ms": 16000,
+            "config": {"akrubutan": {"probe": "none", "crops": [["cabai rawit (Magelang)", 6.0, 7.0]]}},
+            "parts": {"ds18b20": {"temp_c": 25.0}},
+            "files": {"ph_cal.json": json.dumps({"cal": dict(GOOD_CAL["cal"], gain=0), "t": CLOCK_0})},
+            "inputs": [{"at_ms": 9000, "part": "button", "press_ms": 150}]}
+
+
 SCENARIOS = {"p0507": _p0507, "p08": _p08, "hot": _hot_day, "search": _search, "no_probe": _no_probe,
-             "power_cut": _power_cut, "logger": _logger}
+             "power_cut": _power_cut, "logger": _logger, "adc_limit": _adc_limit, "probe_late": _probe_late,
+             "bad_config": _bad_config}
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +282,8 @@ def test_field_boot_search_finds_the_renke_probe_at_4800_baud(runs, runtime):
 def test_field_three_buffer_ph_calibration_is_accepted(runs, runtime):
     run = runs("field", runtime)
     s = run.screens(9000, 44000)
-    assert s[:2] == ["Kalibrasi pH / Celup 6.86 tekan", "Kalibrasi pH / 4.01/9.18, tekan"], s
+    reading = "Kalibrasi pH / Membaca buffer / Tunggu..."  # each buffer's 4-5 s: wait, no press
+    assert s[:4] == ["Kalibrasi pH / Celup 6.86 tekan", reading, "Kalibrasi pH / 4.01/9.18, tekan", reading], s
     assert "Kalibrasi pH / slope 100% / Lalu 9.18? tekan / Tahan: selesai" in s, s
     assert "Kalibrasi pH OK / slope 100%/100%" in s, s
     assert any(t.startswith("akrubutan: pH calibrated with 6.86 4.01 9.18 at 26.3 C: offset") for t in run.logs()), run.logs()
@@ -287,7 +345,8 @@ def test_field_probe_without_power_and_moisture_wire_off_are_faults_and_the_mete
         "no number for what gave none (not 0 %%, not 100 %%): %s" % row
     assert row["faults"] == "ds18b20;moisture;probe" and row["ph"] != "", row
     screen = [x for x in run.screens(110000, 140000) if "/ pH" in x]
-    assert screen == ["Lembab: rusak / pH 6.45 /  agak masam / Suhu - C / EC - uS/cm / N- P- K- / NPK -"], screen
+    assert screen == ["Lembab: rusak / pH 6.45 /  agak masam / Suhu - C / EC - uS/cm / N- P- K- / NPK - / "
+                      "RS485: tak jawab"], "the OLED says the probe is silent: %s" % screen
     logs = run.logs(110000, 140000)
     assert "akrubutan: moisture: moisture probe reads 0.05 V, outside its calibrated 1.15-2.70 V: " \
            "probe disconnected or shorted" in logs, logs
@@ -402,8 +461,11 @@ def test_p05_p07_refused_the_alkaline_slope_is_half_the_acid_one(runs, runtime):
     s = run.screens()
     assert any(x.startswith("Kalibrasi pH / slope 100% / Lalu 9.18? tekan") for x in s), \
         "6.86 -> 4.01 alone is a perfect electrode: %s" % s
-    assert f"Kalibrasi gagal / slope 6.86 -> / 9.18 is {pct:.0f} % of / the Nernst slope" in " | ".join(s), \
-        "the reason, broken between words: %s" % s
+    refused = f"Kalibrasi gagal / Slope 9.18: {pct:.0f}% / perlu 85-105% / Tekan: lanjut"
+    assert refused in s, "the reason, short and in the device's language: %s" % s
+    shown = [e["t_ms"] for e in run.kinds("oled") if " / ".join(x for x in e["text"] if x) == refused][0]
+    gone = min(e["t_ms"] for e in run.kinds("oled") if e["t_ms"] > shown)
+    assert gone >= 45000, f"shown at {shown} ms until the press at 45000 ms, not {gone} ms"
     assert not (run.flash / "ph_cal.json").exists(), "nothing stored"
     assert run.rows()[0]["conf_ph"] == "rendah", run.rows()
 
@@ -459,6 +521,112 @@ def test_no_probe_on_the_bus_is_a_fault_not_a_boot_loop(runs, runtime):
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_probe_switched_on_after_boot_is_searched_for_at_the_next_press(runs, runtime):
+    run = runs("probe_late", runtime)
+    assert "akrubutan: Probe RS485 tidak ada" in run.logs(0, 9000), run.logs(0, 9000)
+    assert run.screens(0, 9000)[-1] == "Akrubutan siap / Tekan tombol / RS485: tak jawab", \
+        "the OLED says the probe is silent, not only the console: %s" % run.screens(0, 9000)
+    assert "Cari probe RS485" in run.screens(9000, 10000), run.screens(9000, 10000)
+    assert "akrubutan: Probe renke alamat 1 4800 baud" in run.logs(9000, 10000), run.logs(9000, 10000)
+    row = run.rows()[0]
+    assert row["n_mg_kg"] == "41" and "probe" not in row["faults"], row
+    assert run.screens(14000, 25000)[-1] == "Akrubutan siap / Tekan tombol", run.screens(14000, 25000)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_temperature_no_soil_has_corrects_nothing_and_is_a_fault(runs, runtime):
+    run = runs("probe_late", runtime)
+    first, hot = run.rows()
+    # the calibration's slope at 26.3 C, uncorrected; -3276.8 C made it 7.01 (netral), 150 C 5.83
+    for row in (first, hot):
+        assert (row["ph"], row["ph_class"], row["temp_c"]) == ("5.40", "masam", ""), row
+        assert "temperature" in row["faults"].split(";"), row
+    assert any("soil temperature reads -3276.8 C, outside -10..60 C" in t for t in run.logs(9000, 25000))
+    assert any("soil temperature reads 150.0 C" in t for t in run.logs(25000))
+    assert [x for x in run.screens(9000, 25000) if x.startswith("Lembab")][0].split(" / ")[3] == "Suhu - C"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_probe_values_outside_their_documented_range_are_faults_not_classes(runs, runtime):
+    run = runs("probe_late", runtime)
+    row = run.rows()[1]
+    assert (row["n_mg_kg"], row["p_mg_kg"], row["k_mg_kg"], row["ec_us_cm"]) == ("", "9", "", ""), row
+    assert (row["n_class"], row["p_class"], row["k_class"]) == ("", "sedang", ""), row
+    assert {"ec", "k", "n"} <= set(row["faults"].split(";")), row
+    screen = [x for x in run.screens(25000) if x.startswith("Lembab")]
+    assert screen and " / EC - uS/cm / N- P9 K- / " in screen[0], screen
+    assert "akrubutan: n: RS485 probe's n reads 65531, outside the range its manual gives: a damaged " \
+           "register or another map; not used" in run.logs(25000), run.logs(25000)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_configured_probe_that_does_not_answer_is_not_reported_found(runs, runtime):
+    run = runs("adc_limit", runtime)
+    logs = run.logs(0, 2000)
+    assert "akrubutan: Probe jxct alamat 1 9600 baud (diatur) tidak menjawab" in logs, logs
+    assert "akrubutan: Probe jxct alamat 1 9600 baud" not in logs, logs
+    assert run.screens(0, 2000)[-1] == "Akrubutan siap / Tekan tombol / RS485: tak jawab", run.screens(0, 2000)
+    result = [x for x in run.screens() if x.startswith("Lembab")]
+    assert result and all(x.endswith(" / NPK - / RS485: tak jawab") for x in result), result
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_analog_inputs_at_the_adc_limit_are_faults_not_readings(runs, runtime):
+    run = runs("adc_limit", runtime)
+    high, short = run.rows()
+    # 3.3 V reads 3.1 V: it was "Lembab 0.0%" (baik) and "pH 3.62 sangat masam" with lime advice
+    for row in (high, short):
+        assert (row["moisture_pct"], row["ph"], row["ph_class"]) == ("", "", ""), row
+        assert {"moisture", "ph"} <= set(row["faults"].split(";")), row
+    assert [x for x in run.screens(0, 12000) if x.startswith("Lembab")][0].startswith(
+        "Lembab: rusak / pH rusak"), run.screens(0, 12000)
+    logs = run.logs(0, 12000)
+    assert "akrubutan: moisture: moisture input reads 3.10 V, at the ADC's limit (0-3.1 V): check the wiring " \
+           "(a loose wire floats, a short reads 0 V) or add a divider" in logs, logs
+    assert not any("kapur" in t for t in logs), "no lime advice for a pH that was never read"
+    assert any("moisture input reads 0.00 V, at the ADC's limit" in t for t in run.logs(53000)), run.logs(53000)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_clipped_buffer_is_refused_and_the_reason_stays_until_a_press(runs, runtime):
+    run = runs("adc_limit", runtime)
+    refused = [t for t in run.logs() if "pH calibration refused" in t]
+    assert refused == ["akrubutan: pH calibration refused: pH input reads 3.10 V, at the ADC's limit (0-3.1 V): "
+                       "check the wiring (a loose wire floats, a short reads 0 V) or add a divider"], refused
+    assert not (run.flash / "ph_cal.json").exists(), "a clipped 4.01 was accepted (it read 'slope 99%')"
+    why = "Kalibrasi gagal / Input di batas / ADC: cek kabel / atau pembagi / Tekan: lanjut"
+    shown = [(e["t_ms"], " / ".join(x for x in e["text"] if x)) for e in run.kinds("oled") if e["t_ms"] > 28000]
+    at = [t for t, x in shown if x == why]
+    assert at and at[0] < 33000, shown
+    after = [t for t, x in shown if t > at[0]]
+    assert after[0] >= 50000, f"the reason stays until the press at 50 s, not {after[0]} ms: {shown}"
+    # each buffer is read with "wait" on the glass; the press at 21 s, during the 6.86 reading,
+    # is not taken for the next buffer: that is read after the press at 28 s
+    reading = "Kalibrasi pH / Membaca buffer / Tunggu..."
+    starts = [e["t_ms"] for e in run.kinds("oled") if " / ".join(x for x in e["text"] if x) == reading]
+    assert len(starts) == 2 and 19000 < starts[0] < 19500 and 28000 < starts[1] < 28500, starts
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_an_unusable_config_is_said_on_the_oled_and_names_the_crops_entry(runs, runtime):
+    run = runs("bad_config", runtime)
+    errors = [t for t in run.logs() if "ERROR:" in t]
+    assert len(errors) == 1 and "field 'crops'" in errors[0] and \
+        "entry 0: the name must be 1 to 20 characters ('cabai rawit (Magelang)' has 22)" in errors[0], errors
+    assert "Akrubutan siap / Tekan tombol / Pengaturan salah" in run.screens(), run.screens()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_stored_calibration_with_gain_0_is_refused_with_its_field_not_a_crash(runs, runtime):
+    run = runs("bad_config", runtime)
+    assert [e["n"] for e in run.kinds("boot")] == [1] and not run.kinds("exception"), run.kinds("reset")
+    said = [t for t in run.logs() if "ph_cal.json" in t]
+    assert said == ["akrubutan: ph_cal.json: field 'gain' is 0; it must be a number from 0.5 to 20.0 (either "
+                    "sign); not used (calibrate pH again)"], said
+    assert run.rows()[0]["conf_ph"] == "rendah", run.rows()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_after_a_power_cut_the_sample_number_continues_from_the_log(runs, runtime):
     run = runs("power_cut", runtime)
     assert [(e["n"], e["cause"]) for e in run.kinds("boot")] == [(1, 1), (2, 1)], run.kinds("boot")
@@ -506,7 +674,8 @@ def test_logger_sensors_are_off_in_deep_sleep_and_warm_up_before_the_first_frame
         switched = _switched(run, boot, sleep)
         assert [v for _, v in switched] == [0, 1, 0], (boot, switched)
         on, off = switched[1][0], switched[2][0]
-        assert off <= sleep and not _switched(run, sleep + 1, sleep + 60000 - 1), \
+        # asleep until the next wake, a minute after this one (the sleep is the rest of it)
+        assert off <= sleep and not _switched(run, sleep + 1, boot + 60000 - 1), \
             f"off before the deep sleep at {sleep} ms and nothing switched while asleep: {switched}"
         first = _frames(run, boot, sleep)[0]
         assert first - on >= 1000, f"wake at {boot}: first frame {first - on} ms after power-on (warm-up 1000 ms)"
@@ -552,7 +721,8 @@ def test_pot_wakes_every_20_minutes_and_the_sample_number_survives_deep_sleep(ru
     assert {r["why"] for r in resets} == {"deepsleep"} and len(resets) == 72
     awake = [r["t_ms"] - b["t_ms"] for b, r in zip(boots, resets, strict=True)]
     assert max(awake) < 15000, "measure and sleep again: awake %d ms at most" % max(awake)
-    gaps = {boots[i + 1]["t_ms"] - resets[i]["t_ms"] for i in range(71)}
+    # the deep sleep is the interval less the time awake: a wake every 20 minutes, no drift
+    gaps = {boots[i + 1]["t_ms"] - boots[i]["t_ms"] for i in range(71)}
     assert gaps == {20 * 60000}, gaps
     rows = run.rows()
     assert [int(r["seq"]) for r in rows] == list(range(1, 73)), "the RTC memory carries the count"
@@ -577,6 +747,22 @@ def test_pot_rows_follow_the_recording_and_show_the_watering(runs, runtime):
     seq = 196 - first
     assert [b[0] for b in big] == [seq], f"one jump, at seq {seq}: {big}"
     assert abs(big[0][1] - (want[seq - 1] - want[seq - 2])) <= 0.3 and big[0][1] > 25, big
+
+
+@needs(POT_LOG)
+def test_pot_description_says_what_the_replayed_rows_do():
+    scenario = json.loads((sim.SCENARIOS / "akrubutan_pot.json").read_text())
+    text = scenario["description"]
+    first = scenario["inputs"][0]["start_row"] - 1
+    with POT_LOG.open(encoding="utf-8") as f:
+        stamps = [r[0] for r in csv.reader(f)]
+    assert f"from row {first + 1}: {stamps[first][:16]}" in text, (stamps[first], text)
+    before, _, after = text.partition("the watering of ")
+    pct = _pot_percent()[first:first + 72]
+    watered = 196 - 1  # the watering: row 196 of the log (see the test above)
+    assert pct[watered - 1 - first] > pct[0] + 3, "the rows before the watering get wetter"
+    assert "wetter" in before and "drying" not in text, text
+    assert after.startswith(stamps[watered][:16]), (stamps[watered], after[:20])
 
 
 @needs(POT_LOG)

@@ -4,12 +4,16 @@ record (versioned, checked: every damage falls back), an ADC2 pin while Wi-Fi is
 16 columns, the settings' watchdog rule, samples paced start to start with the DS18B20 converting
 during the Modbus reads, the remembered probe asked with one frame, and the sensors' supply
 switch (unpowered probes read 0 V and do not answer; the warm-up keeps frames off a starting
-probe). The whole meter, button to soil.csv, runs through `kampung sim` in
+probe); an NPK-only probe, a stored calibration checked field by field, a button held on
+through a calibration step, a refusal in English, and the field logger's sleep across the
+tick wrap. The whole meter, button to soil.csv, runs through `kampung sim` in
 host_tests/test_akrubutan.py.
 
 Pins: boards/esp32_devkitc.json's akrubutan map.
 """
 
+import asyncio
+import json
 import os
 
 import network
@@ -17,6 +21,7 @@ import network
 import fwhelp
 from apps.akrubutan import app, logic, texts
 from drivers.ds18b20 import CONVERT_MS
+from drivers.soil_probe import SoilProbe as ProbeDriver
 from fwhelp import check, raises
 from kit import config
 from kit.hal import Hal
@@ -32,14 +37,15 @@ SWITCHED = dict(PINS, sensor_power=26)
 FILES = (app.LOG, app.LOG + ".1", app.LOG + ".tmp", app.PH_CAL)
 
 
-def make(pins=None, **over):
+def make(pins=None, start_ms=0, family="jxct", model="7in1", **over):
     pins = pins or PINS
     fwhelp.remove(*FILES)
-    board = fwhelp.fresh_board(None, pins)
+    board = fwhelp.fresh_board(None, pins, start_ms)
     supply = PowerSwitch(board, pins["sensor_power"]) if "sensor_power" in pins else None
     parts = {"moisture": Analog(board, pins["soil_moisture"], "soil_moisture", 1.90, supply=supply),
              "ph": Analog(board, pins["ph"], "ph", 2.5, supply=supply), "ds18b20": DS18B20(board, pins["onewire"]),
-             "probe": SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins["rs485_de"], supply=supply),
+             "probe": SoilProbe(board, pins["rs485_tx"], pins["rs485_rx"], pins["rs485_de"], supply=supply,
+                                family=family, model=model),
              "oled": OLED(board, pins["oled_scl"], pins["oled_sda"]),
              "button": Button(board, pins["button"]), "supply": supply}
     parts["probe"].set(moisture=35.0, ec=400, n=40, p=9, k=150)
@@ -202,13 +208,26 @@ def test_the_result_screen_fits_16_columns_and_says_which_probe_failed():
     fwhelp.remove(*FILES)
 
 
+def test_the_result_screen_never_cuts_a_number():
+    board, parts, meter = make()
+    # values no probe gives (the meter refuses them: readings()); the screen still shows whole
+    # numbers, K on a line of its own, rather than "N65531P4464K5171"
+    meter.report(1, {"n": 65531, "p": 4464, "k": 51712}, {}, {}, [], {})
+    screen = parts["oled"].text()
+    check(screen[5:8] == ["N65531 P4464", "K51712", "NPK -"], screen)
+    meter.probe = ProbeDriver(meter.master, 1, "jxct")
+    values, faults = meter.readings({"n": 65531.0, "p": 4464, "k": 51712, "ec": 65535, "probe_moisture": 6553.5})
+    check(values == {} and sorted(faults) == ["ec", "k", "n", "p", "probe_moisture"], (values, faults))
+    fwhelp.remove(*FILES)
+
+
 def test_every_oled_text_fits_16_columns_in_both_languages():
     widest = {"measuring": (120,), "moist": ("100.0",), "ph": ("14.00", ""), "temp": ("-10.5",),
               "ec": ("19999",), "npk": ("999", "999", "999"), "cal_third": ("100%/100%", "9.18"),
-              "cal_ok": ("100%/100%",), "cal_bad": ("",)}
+              "cal_ok": ("100%/100%",), "why_slope": ("9.18", 999), "why_offset": (-9999,)}
     classes = ("sangat_masam", "masam", "agak_masam", "netral", "agak_alkalis", "alkalis")
     for lang in ("id", "en"):
-        for key in texts.OLED_KEYS:
+        for key in texts.OLED_KEYS.split():
             for line in texts.text(lang, key, *widest.get(key, ())).split("|"):
                 if key in classes:
                     line = " " + line  # the pH class has its own line, indented
@@ -387,4 +406,132 @@ def test_the_sensor_supply_switch_warm_up_and_unpowered_probes():
     fwhelp.run(cold, 20000)
     check(parts["probe"].early_requests > 0 and meter.probe is None, "early frames %d, probe %r"
           % (parts["probe"].early_requests, meter.probe))
+    fwhelp.remove(*FILES)
+
+
+def _capture():
+    said = []
+    saved = app.log.info
+    app.log.info = lambda *a: said.append(" ".join([str(x) for x in a]))
+    return said, saved
+
+
+def test_a_stored_calibration_is_checked_field_by_field_and_a_future_time_is_stale():
+    cal = {"v686": 2.5248, "acid": 3.033, "alkaline": None, "zero_v": 2.5, "gain": 3.0, "temp_c": 26.3}
+    said, saved = _capture()
+    try:
+        # a gain of 0 or -273.15 C divided by zero at boot (three boots: safe mode); a "t" that
+        # is not a number raised TypeError at every measurement
+        for stored, field in (({"cal": dict(cal, gain=0), "t": 1704067200}, "'gain' is 0"),
+                              ({"cal": dict(cal, temp_c=-273.15), "t": 1704067200}, "'temp_c' is -273.15"),
+                              ({"cal": cal, "t": "2024-01-01"}, "'t' is '2024-01-01'"),
+                              ({"cal": cal, "t": -5}, "'t' is -5"),
+                              ({"cal": dict(cal, v686=None), "t": 0}, "'v686' is None")):
+            fwhelp.remove(*FILES)
+            with open(app.PH_CAL, "w") as f:
+                f.write(json.dumps(stored))
+            del said[:]
+            fwhelp.fresh_board(None, PINS)
+            meter = app.Meter(Hal({"pins": PINS}), app.load_settings({"probe": "none"}, "test"))
+            check(meter.phcal is None, "%s: %r" % (field, stored))
+            check(["akrubutan: ph_cal.json: field %s" % field in x for x in said].count(True) == 1,
+                  "the file and the field named: %s" % said)
+        # a time in the future (set by a clock that was wrong) is no age: stale, not fresh forever
+        board, parts, meter = make(probe="none")
+        clock.advance(5000000)
+        for t, stale in ((app.unix_time() + 365 * 86400, True), (app.unix_time() - 86400, False)):
+            meter.phcal, meter.ph_cal_t = logic.PhCal.from_json(cal), t
+            age = meter.ph_cal_age_days()
+            check((age > meter.s["ph_cal_max_days"]) == stale, "t %d: age %r days" % (t, age))
+    finally:
+        app.log.info = saved
+    fwhelp.remove(*FILES)
+
+
+def test_an_npk_only_probe_gives_n_p_and_k_through_the_meter():
+    # Renke RS-NPK-N01-TR: N/P/K at 0x001E-0x0020 only; the search finds it by its address
+    # register, the driver reads what it has
+    board, parts, meter = make(probe="auto", family="renke", model="npk")
+    got = []
+
+    async def measure():
+        await meter.find_probe()
+        got.append(await meter.measure())
+
+    fwhelp.run(measure, 30000)
+    values, faults = got[0]
+    check((values.get("n"), values.get("p"), values.get("k")) == (40, 9, 150) and "probe" not in faults,
+          (values, faults))
+    check("ec" not in values and "probe_moisture" not in values, "what it lacks stays out: %s" % values)
+    fwhelp.remove(*FILES)
+
+
+def test_a_button_held_on_does_not_stop_a_calibration_step_from_timing_out():
+    board, parts, meter = make(probe="none")
+    parts["button"].press(400000)  # a stuck button, or a long press never let go
+    got = []
+
+    async def wait():
+        await asyncio.sleep_ms(100)  # the step begins with the button already held
+        t0 = clock.us
+        got.append(await meter.wait_press(app.CAL_WAIT_MS))
+        got.append(clock.us - t0)
+
+    fwhelp.run(wait, 350000)
+    check(len(got) == 2 and got[0] is None, "no press while held: %s" % got)
+    check(app.CAL_WAIT_MS * 1000 <= got[1] < (app.CAL_WAIT_MS + 100) * 1000, "timed out at %d us" % got[1])
+    fwhelp.remove(*FILES)
+
+
+def test_a_refused_calibration_speaks_the_meters_language_and_waits_for_a_press():
+    board, parts, meter = make(probe="none", lang="en")
+    press = parts["button"].press
+    clock.after(500000, lambda: press(150))  # 6.86 at 2.5 V
+    clock.after(8000000, lambda: parts["ph"].set_volts(3.3))  # a 4.01 above the ADC's range
+    clock.after(9000000, lambda: press(150))
+    clock.after(40000000, lambda: press(150))  # read, go on
+    screens = []
+    got = []
+
+    async def cal():
+        await meter.calibrate_ph()
+        got.append(clock.us)
+
+    fwhelp.run(cal, 60000)
+    for e in fwhelp.events("oled"):
+        text = " / ".join([x for x in e["text"] if x])
+        if not screens or screens[-1][1] != text:
+            screens.append((e["t_ms"], text))
+    texts_ = [x for _, x in screens]
+    check("pH calibration / Reading buffer / Wait..." in texts_, texts_)
+    refused = [t for t, x in screens if x == "pH cal. failed / Input at ADC / limit: check the / wiring / divider / "
+                                            "Press: continue"]
+    check(len(refused) == 1 and refused[0] < 15000, screens)
+    check(got and 40000000 < got[0] < 40200000, "shown until the press at 40 s: %s" % got)
+    check(not meter.phcal and read(app.PH_CAL) is None, "nothing stored")
+    fwhelp.remove(*FILES)
+
+
+def test_the_field_logger_sleeps_the_rest_of_its_interval_across_the_tick_wrap():
+    # the tick counter wraps at 2**30 ms: the wake 3 s before it
+    board, parts, meter = make(start_ms=(1 << 30) - 3000, probe="none", sleep_min=1)
+    first = meter.sleep_ms()  # the meter was made at the wake (its OLED cleared: 25 ms)
+    check(59900 < first <= 60000, first)
+    clock.advance(8000000)  # awake 8 s: the counter wrapped meanwhile
+    check(meter.sleep_ms() == first - 8000, "a wake every 60 s: %d ms asleep" % meter.sleep_ms())
+    clock.advance(70000000)  # awake longer than the interval: the shortest sleep
+    check(meter.sleep_ms() == app.MIN_SLEEP_MS, meter.sleep_ms())
+    fwhelp.remove(*FILES)
+
+
+def test_the_adc_limit_is_the_chips_from_board_json():
+    # an ESP32-C3 reads at most 2.5 V at 11 dB (board.json's adc_max_mv, from boards/chips): a
+    # moisture probe at 2.49 V there is clipped, not dry soil; the same volts on an ESP32 are
+    for top_mv, clipped in ((2500, True), (3100, False)):
+        board, parts, meter = make(probe="none")
+        meter = app.Meter(Hal({"pins": PINS, "adc_max_mv": top_mv}), app.load_settings({"probe": "none"}, "t"))
+        values, faults = meter.readings({"moisture_v": 2.49, "ph_v": 2.2})
+        check(("moisture" in faults) == clipped and ("moisture" in values) != clipped, (top_mv, values, faults))
+        check(not clipped or "at the ADC's limit (0-2.5 V)" in faults["moisture"], faults)
+        check("ph" in values, "2.2 V is within both ranges: %s" % (values,))
     fwhelp.remove(*FILES)

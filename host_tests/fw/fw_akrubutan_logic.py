@@ -136,3 +136,62 @@ def test_median_and_stability():
     check(logic.median([]) is None, "empty")
     check(logic.stable([30.1, 30.3, 30.2], 0.5) and not logic.stable([30, 31, 30], 0.5), "stable")
     check(not logic.stable([30, 30], 0.5), "two readings are not yet stable")
+
+
+def test_nan_negative_and_impossible_values_are_refused_not_classed():
+    nan = float("nan")
+    for ph in (nan, -1, 14.5, "6.5"):
+        raises(ValueError, lambda ph=ph: logic.ph_class(ph), "not a reading")
+    for v in (nan, -1, -0.5):
+        raises(ValueError, lambda v=v: logic.npk_class("n", v), "not a reading")
+    check(logic.ph_class(14) == "alkalis" and logic.npk_class("k", 0) == "rendah", "the ends of the scale")
+    # assess treats them as missing: no class, no confidence, no advice about them
+    for readings in ({"ph": nan, "n": nan, "p": nan, "k": nan, "moisture": nan},
+                     {"ph": -3, "n": -1, "p": -1, "k": -1, "moisture": -5},
+                     {"ph": 15.0, "moisture": 130.0}):
+        classes, conf, adv = logic.assess(readings, ph_cal_age_days=1)
+        check(classes == {} and conf == {} and adv == [], "%s -> %s %s %s" % (readings, classes, conf, adv))
+    _, conf, _ = logic.assess({"n": 40}, npk_moisture=nan)
+    check(conf["n"] == ("rendah", "moisture_outside_band"), "NaN moisture is no moisture: %s" % (conf,))
+    raises(ProbeFault, lambda: MoistureCal(2.7, 1.15).percent(nan), "disconnected or shorted")
+
+
+def test_a_temperature_no_soil_has_is_not_used_to_correct_ph():
+    cal = PhCal.from_points([(6.86, _electrode_v(6.86)), (4.01, _electrode_v(4.01))])
+    v = _electrode_v(5.4)
+    for temp in (-3276.8, 150.0, -273.15, float("nan")):
+        raises(ValueError, lambda temp=temp: cal.ph(v, temp), "not used to correct pH")
+    check(cal.ph(v, 60.0) != cal.ph(v) and cal.ph(v, -10.0) != cal.ph(v), "-10..60 C corrects")
+
+
+def test_a_stored_calibration_is_checked_field_by_field():
+    good = PhCal.from_points([(6.86, _electrode_v(6.86)), (4.01, _electrode_v(4.01))]).to_json()
+    check(PhCal.from_json(good).ph(2.7) == PhCal.from_json(dict(good)).ph(2.7), "round trip")
+    for field, value, words in (("gain", 0, "0.5 to 20.0 (either sign)"), ("gain", -0.1, "0.5 to 20.0"),
+                                ("temp_c", -273.15, "-10.0 to 60.0"), ("v686", "2.5", "0.0 to 3.3"),
+                                ("acid", True, "0.0 to 3.3"), ("zero_v", None, "0.0 to 3.3"),
+                                ("v686", float("nan"), "0.0 to 3.3")):
+        bad = dict(good)
+        bad[field] = value
+        raises(CalError, lambda bad=bad: PhCal.from_json(bad), "field '%s' is " % field, words)
+    check(PhCal.from_json(dict(good, gain=-3.0, v686=2.5, acid=2.5 - 0.17748 * 2.85)).gain == -3.0, "either sign")
+    for field in ("v686", "temp_c"):
+        bad = dict(good)
+        del bad[field]
+        raises(CalError, lambda bad=bad: PhCal.from_json(bad), "field '%s' is None" % field)
+    raises(CalError, lambda: PhCal.from_json(dict(good, acid=None)), "'acid' and 'alkaline'")
+    raises(CalError, lambda: PhCal.from_json([1, 2]), "'cal'")
+    # and the constructor itself: a gain of 0 divided by zero in the slope's percentage
+    raises(CalError, lambda: PhCal.from_points([(6.86, 2.5), (4.01, 3.0)], gain=0), "gain 0")
+    raises(CalError, lambda: PhCal.from_points([(6.86, 2.5), (4.01, 3.0)], temp_c=-273.15), "-273.15 C")
+
+
+def test_a_refused_calibration_has_a_short_reason_for_the_oled():
+    e = raises(CalError, lambda: PhCal.from_points([(6.86, 2.5), (4.01, 3.0), (9.18, 3.1)]), "same side")
+    check(e.why == ("why_side",), e.why)
+    v686, v401 = 2.5, 2.5 + 0.8 * 0.17748 * (6.86 - 4.01)
+    e = raises(CalError, lambda: PhCal.from_points([(6.86, v686), (4.01, v401)]), "80 %")
+    check(e.why == ("why_slope", "4.01", 80), e.why)
+    e = raises(CalError, lambda: PhCal.from_points([(6.86, _electrode_v(6.86, offset_mv=40)),
+                                                   (4.01, _electrode_v(4.01, offset_mv=40))]), "+40 mV")
+    check(e.why == ("why_offset", 40), e.why)

@@ -38,33 +38,20 @@ LONG_PRESS_MS = 3000
 CAL_WAIT_MS = 300000  # a calibration step left alone this long is cancelled (the old one stays)
 THIRD_WAIT_MS = 60000  # the optional third buffer: no press within this finishes with two
 OLED_I2C_HZ = 400000  # SSD1306 fast mode: a whole frame takes 23 ms on the bus (92 ms at 100 kHz)
+REFUSED_WAIT_MS = 60000  # a refused calibration's reason stays up until a press, or this long
+# An ADC input reads up to the chip's top at 11 dB (hal.adc_max_uv(): 3.1 V on an ESP32, 2.5 V
+# on an ESP32-C3); a higher voltage reads as the top. A reading within ADC_EDGE_V of the top or
+# of 0 V is a wire off (floating), a short, or a module whose output is beyond the pin's range:
+# a fault, never a moisture or a pH.
+ADC_EDGE_V = 0.02
+MIN_SLEEP_MS = 1000  # field logging: the shortest deep sleep, even after a long wake
+_PROBE_KEYS = {"moisture": "probe_moisture", "ph": "probe_ph"}  # the probe's names -> samples'
 _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0  # the ESP32 counts from 2000
 
 
 def unix_time():
     t = time.time() + _EPOCH
     return t if t > 1704067200 else 0
-
-
-def wrap(text, width):
-    """Lines of at most ``width`` characters, broken between words (a longer word is cut)."""
-    lines = []
-    line = ""
-    for word in text.split():
-        while len(word) > width:
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = line + " " + word if line else word
-    if line:
-        lines.append(line)
-    return lines
 
 
 def _fmt(v, digits=1):
@@ -77,6 +64,9 @@ def _fmt(v, digits=1):
 
 class Meter:
     def __init__(self, hal, settings):
+        # made at every boot and wake from deep sleep, first thing: the wake's time counts from
+        # here (the boot before the app, the bootloader and MicroPython starting, is not seen)
+        self.woke = time.ticks_ms()
         self.hal = hal
         self.s = settings
         self.lang = settings["lang"]
@@ -86,6 +76,8 @@ class Meter:
         self.mcal = MoistureCal(settings["moisture_dry_v"], settings["moisture_wet_v"])
         self.phcal, self.ph_cal_t = self._load_ph_cal()
         self.crops = logic.CROPS + tuple(tuple(c) for c in settings["crops"])
+        self.config_bad = settings.get("config_bad", False)  # salvage(): config.json unusable
+        self.adc_top_v = hal.adc_max_uv() / 1000000  # the chip's, from board.json
         self.probe = None
         self.found = None  # (family, address, baud) of the probe the search found, for the RTC
         self.master = None
@@ -139,25 +131,34 @@ class Meter:
 
     # -- calibration store ------------------------------------------------------------------
     def _load_ph_cal(self):
+        """The stored calibration and its time, every field checked (a bad one is named and the
+        file not used: calibrate again); (None, None) without a usable one."""
         try:
             d = store.read_json(PH_CAL, None)
         except ValueError as e:
             log.info("akrubutan:", e)
             return None, None
-        if not isinstance(d, dict) or not isinstance(d.get("cal"), dict):
+        if d is None:
             return None, None
         try:
-            return PhCal.from_json(d["cal"]), d.get("t", 0)
-        except (CalError, KeyError, TypeError) as e:
-            log.info("akrubutan: %s is not a usable calibration (%s)" % (PH_CAL, e))
+            if not isinstance(d, dict):
+                raise CalError("must be a JSON object")
+            t = d.get("t", 0)
+            if not logic.is_number(t) or t < 0:
+                raise CalError("field 't' is %r; it must be Unix seconds (0: no clock)" % (t,))
+            return PhCal.from_json(d.get("cal")), t
+        except CalError as e:
+            log.info("akrubutan: %s: %s; not used (calibrate pH again)" % (PH_CAL, e))
             return None, None
 
     def ph_cal_age_days(self):
         if self.phcal is None:
             return None
         now = unix_time()
-        if not now or not self.ph_cal_t:
-            return self.s["ph_cal_max_days"] + 1  # no clock: the age is unknown, so stale
+        if not now or not self.ph_cal_t or self.ph_cal_t > now:
+            # no clock, or a time in the future (a clock set wrong then): the age is unknown,
+            # so stale
+            return self.s["ph_cal_max_days"] + 1
         return (now - self.ph_cal_t) / 86400
 
     # -- sensors ----------------------------------------------------------------------------
@@ -181,14 +182,23 @@ class Meter:
             self.found = found  # kept in the RTC memory with the next sample number
             if found is None:
                 log.info("akrubutan:", self.t("probe_none"))
-                self.faults["probe"] = "not found"
+                self.faults["probe"] = "no probe answers (addresses 1-16 at 9600, 4800, 2400 baud)"
                 return
             fam, addr, baud = found
+            self.master.set_baud(baud)
         else:
             addr = self.s["probe_addr"]
             baud = self.s["probe_baud"] or soil_probe.PROFILES[fam][0]
-        self.master.set_baud(baud)
+            if not await self._answers(self.master, fam, addr, baud):  # sets the baud
+                # configured, not found: it is asked at each measurement all the same (a probe
+                # switched on later answers), and the OLED says it does not answer
+                self.probe = soil_probe.SoilProbe(self.master, addr, fam)
+                self.faults["probe"] = ("the configured probe (%s, address %d, %d baud) does not "
+                                        "answer" % (fam, addr, baud))
+                log.info("akrubutan:", self.t("probe_silent", fam, addr, baud))
+                return
         self.probe = soil_probe.SoilProbe(self.master, addr, fam)
+        self.faults.pop("probe", None)
         log.info("akrubutan:", self.t("probe_found", fam, addr, baud))
 
     @staticmethod
@@ -253,6 +263,13 @@ class Meter:
         is on times out (ESP-IDF shares ADC2 with the radio)."""
         return adc.read_uv() / 1000000
 
+    def _at_limit(self, v):
+        return v <= ADC_EDGE_V or v >= self.adc_top_v - ADC_EDGE_V
+
+    def _limit_fault(self, what, v):
+        return ("%s input reads %.2f V, at the ADC's limit (0-%.1f V): check the wiring (a loose "
+                "wire floats, a short reads 0 V) or add a divider" % (what, v, self.adc_top_v))
+
     def _read_analog(self, adc, name, got, key):
         try:
             got[key] = self._volts(adc)
@@ -291,14 +308,13 @@ class Meter:
             from drivers.modbus_rtu import ModbusError
 
             try:
-                r = await self.probe.read()
+                r = await self.probe.read()  # the readings this probe has (an NPK-only one: 3)
                 self.faults.pop("probe", None)
-                got["probe_moisture"] = r["moisture"]
-                got["ec"] = r["ec"]
-                got["probe_ph"] = r["ph"]
-                for k in ("n", "p", "k"):
-                    got[k] = r[k]
-                probe_temp = r["temperature"]
+                for k in r:
+                    if k == "temperature":
+                        probe_temp = r[k]
+                    else:
+                        got[_PROBE_KEYS.get(k, k)] = r[k]
             except ModbusError as e:
                 self.faults["probe"] = str(e)
         if conversion is not None:
@@ -342,28 +358,54 @@ class Meter:
         return self.readings(med)
 
     def readings(self, med):
+        """The medians converted and checked: (values, faults). A value no working sensor gives
+        (an input at the ADC's limit, a temperature no soil has, a probe register outside the
+        probe's documented range) is a fault of that value, never a number."""
         out = {}
         faults = dict(self.faults)
+        temp = med.get("temperature")
+        if temp is not None:
+            if logic.TEMP_MIN_C <= temp <= logic.TEMP_MAX_C:
+                out["temperature"] = temp
+            else:  # an RS485 probe's register at 0x8000 reads -3276.8 C
+                faults["temperature"] = ("soil temperature reads %.1f C, outside %.0f..%.0f C: a sensor "
+                                         "fault; pH not corrected for temperature"
+                                         % (temp, logic.TEMP_MIN_C, logic.TEMP_MAX_C))
+                temp = None
         if "moisture_v" in med:
+            v = med["moisture_v"]
             try:
-                out["moisture"] = self.mcal.percent(med["moisture_v"])
+                if self._at_limit(v):
+                    raise ProbeFault(self._limit_fault("moisture", v))
+                out["moisture"] = self.mcal.percent(v)
             except ProbeFault as e:
                 faults["moisture"] = str(e)
         if "ph_v" in med:
             v = med["ph_v"]
-            if self.phcal is not None:
-                out["ph"] = self.phcal.ph(v, med.get("temperature"))
-            else:  # the module's nominal line: 2.5 V at pH 7, gain x 59.16 mV/pH (uncalibrated)
-                slope = -self.s["ph_gain"] * logic.NERNST_MV_25C / 1000
-                out["ph"] = round(7 + (v - self.s["ph_zero_v"]) / slope, 2)
-            if not 0 <= out["ph"] <= 14:
-                faults["ph"] = "pH probe reads %.2f V (pH %.1f): not in water or soil" % (v, out["ph"])
-                del out["ph"]
-        elif "probe_ph" in med:
-            out["ph"] = med["probe_ph"]
-        for k in ("temperature", "ec", "n", "p", "k", "probe_moisture"):
-            if k in med:
-                out[k] = med[k]
+            if self._at_limit(v):
+                faults["ph"] = self._limit_fault("pH", v)
+            else:
+                if self.phcal is not None:
+                    ph = self.phcal.ph(v, temp)
+                else:  # the module's nominal line: 2.5 V at pH 7, gain x 59.16 mV/pH (uncalibrated)
+                    slope = -self.s["ph_gain"] * logic.NERNST_MV_25C / 1000
+                    ph = round(7 + (v - self.s["ph_zero_v"]) / slope, 2)
+                if 0 <= ph <= 14:
+                    out["ph"] = ph
+                else:
+                    faults["ph"] = "pH probe reads %.2f V (pH %.1f): not in water or soil" % (v, ph)
+        for k in ("ec", "n", "p", "k", "probe_moisture", "probe_ph"):
+            if k not in med:
+                continue
+            v = med[k]
+            name = k[6:] if k.startswith("probe_") else k
+            if self.probe is not None and not self.probe.in_range(name, v):
+                faults[k] = ("RS485 probe's %s reads %s, outside the range its manual gives: a "
+                             "damaged register or another map; not used" % (name, _fmt(v, 2)))
+            elif k != "probe_ph":
+                out[k] = v
+            elif "ph_v" not in med:  # the probe's pH only without the analog module
+                out["ph"] = v
         return out, faults
 
     # -- a whole measurement ----------------------------------------------------------------
@@ -388,13 +430,17 @@ class Meter:
 
         ph_word = t(classes["ph"]) if "ph" in classes else ""
         npk_conf = conf.get("n", ("", ""))
-        npk = t("npk", val("n", 0), val("p", 0), val("k", 0))
-        if len(npk) > 16:  # the probes count to 1999 mg/kg: "N1999 P1999 K1999" is 17 wide
-            npk = npk.replace(" ", "")
+        npk = [t("npk", val("n", 0), val("p", 0), val("k", 0))]
+        if len(npk[0]) > 16:  # the probes count to 1999 mg/kg: "N1999 P1999 K1999" is 17 wide
+            npk = [npk[0].replace(" ", "")]
+        if len(npk[0]) > 16:  # never a number cut: K on a line of its own
+            npk = ["N%s P%s" % (val("n", 0), val("p", 0)), "K" + val("k", 0)]
         lines = [t("moist", val("moisture")) if "moisture" in values else t("moist_fault"),
-                 t("ph", val("ph", 2), ""), " " + ph_word,
-                 t("temp", val("temperature")), t("ec", val("ec", 0)), npk,
-                 "NPK " + (t("conf_rendah") if npk_conf[0] == "rendah" else t(npk_conf[0]) if npk_conf[0] else none)]
+                 t("ph", val("ph", 2) if "ph" in values or "ph" not in faults else t("fault"), ""), " " + ph_word,
+                 t("temp", val("temperature")), t("ec", val("ec", 0))] + npk + \
+                ["NPK " + (t("conf_rendah") if npk_conf[0] == "rendah" else t(npk_conf[0]) if npk_conf[0] else none)]
+        if "probe" in faults:  # the RS485 probe did not answer (or none was found)
+            lines.append(t("probe_fault"))
         self.show(lines)
         for k in sorted(faults):
             log.info("akrubutan: %s: %s" % (k, faults[k]))
@@ -432,18 +478,25 @@ class Meter:
 
     # -- pH calibration ---------------------------------------------------------------------
     async def _stable_ph_v(self):
+        """One buffer's volts: the median of 5 agreeing samples (4-5 s). The OLED says to wait;
+        a press meanwhile is not taken (the electrode may still be in the buffer before)."""
+        self.show(self.t("cal_read").split("|"))
         vals = []
         while True:
             try:
                 vals.append(self._volts(self.ph_adc))
             except OSError as e:
                 raise CalError("the pH input cannot be read (OSError %s): an ADC2 pin while Wi-Fi "
-                               "is on?" % (e.args[0] if e.args else "?")) from None
+                               "is on?" % (e.args[0] if e.args else "?"), ("why_read",)) from None
             if logic.stable(vals[-STABLE_N:], TOLERANCE["ph_v"]) and len(vals) >= STABLE_N:
-                return sorted(vals[-STABLE_N:])[STABLE_N // 2]  # the median of the settled five
+                v = sorted(vals[-STABLE_N:])[STABLE_N // 2]  # the median of the settled five
+                if self._at_limit(v):  # a clipped 4.01 would pass as a fine slope
+                    raise CalError(self._limit_fault("pH", v), ("why_adc",))
+                return v
             if len(vals) > 120:
                 raise CalError("the pH reading does not settle (%.3f-%.3f V): rinse the "
-                               "electrode and try again" % (min(vals[-STABLE_N:]), max(vals[-STABLE_N:])))
+                               "electrode and try again" % (min(vals[-STABLE_N:]), max(vals[-STABLE_N:])),
+                               ("why_unstable",))
             if self.watchdog is not None:
                 self.watchdog.feed()
             await asyncio.sleep_ms(self.s["sample_ms"])
@@ -456,9 +509,10 @@ class Meter:
         from drivers.ds18b20 import DS18B20Error
 
         try:
-            return await self.temp.read_c()
+            c = await self.temp.read_c()
         except DS18B20Error:
             return None
+        return c if logic.TEMP_MIN_C <= c <= logic.TEMP_MAX_C else None
 
     def _new_cal(self, points, temp_c):
         return PhCal.from_points(points, zero_v=self.s["ph_zero_v"], gain=self.s["ph_gain"],
@@ -473,18 +527,19 @@ class Meter:
         """6.86 (the offset), then 4.01 or 9.18 (the slope; told apart by the direction of the
         change and the module's polarity, the sign of ph_gain), then optionally the other one:
         a third buffer checks the electrode on both sides of neutral. A long press or no press
-        within THIRD_WAIT_MS finishes with two. A refused calibration keeps the previous one."""
+        within THIRD_WAIT_MS finishes with two. A refused calibration keeps the previous one;
+        its reason stays on the OLED until a press (or REFUSED_WAIT_MS)."""
         if self.ph_adc is None:
             return
         t = self.t
         try:
             self.show(t("cal_686").split("|"))
             if await self.wait_press(CAL_WAIT_MS) is None:
-                return self._cal_cancelled()
+                return await self._cal_cancelled()
             v686 = await self._stable_ph_v()
             self.show(t("cal_second").split("|"))
             if await self.wait_press(CAL_WAIT_MS) is None:
-                return self._cal_cancelled()
+                return await self._cal_cancelled()
             v2 = await self._stable_ph_v()
             slope_sign = -1 if self.s["ph_gain"] > 0 else 1
             second = 4.01 if (v2 - v686) * slope_sign < 0 else 9.18
@@ -499,10 +554,9 @@ class Meter:
                 cal = self._new_cal(points, temp_c)
         except CalError as e:
             log.info("akrubutan: pH calibration refused:", e)
-            why = str(e)
-            if why.startswith("pH calibration: "):
-                why = why[16:]
-            self.show(t("cal_bad", "").split("|")[:1] + wrap(why, 16)[:7])
+            # the reason in the device's language, short enough for the glass, until a press
+            self.show([t("cal_bad")] + t(*(e.why or ("why_other",))).split("|") + [t("cal_ack")])
+            await self.wait_press(REFUSED_WAIT_MS)
             return
         now = unix_time()
         store.write_json(PH_CAL, {"cal": cal.to_json(), "t": now})
@@ -510,26 +564,34 @@ class Meter:
         log.info("akrubutan: pH calibrated with %s at %.1f C: offset %+.1f mV, slope %s of Nernst"
                  % (" ".join(["%.2f" % p[0] for p in points]), cal.temp_c, cal.offset_mv(), self._slopes(cal)))
         self.show(t("cal_ok", self._slopes(cal)).split("|"))
+        await asyncio.sleep_ms(2000)
 
-    def _cal_cancelled(self):
+    async def _cal_cancelled(self):
         log.info("akrubutan: pH calibration cancelled (no press within %d s); the previous one "
                  "stays" % (CAL_WAIT_MS // 1000))
         self.show(self.t("cal_cancel").split("|"))
+        await asyncio.sleep_ms(2000)
 
     # -- the button -------------------------------------------------------------------------
     async def wait_press(self, timeout_ms=None):
         """The next press: its hold time in ms (debounced: 30 ms stable; at most LONG_PRESS_MS),
-        or None when no press began within ``timeout_ms``."""
+        or None when no press began within ``timeout_ms`` (a button held on all that time, a
+        stuck one or a long press never let go, counts as no press)."""
         b = self.button
         if b is None:
             await asyncio.sleep_ms(timeout_ms or 3600000)
             return None if timeout_ms else 0
         start = time.ticks_ms()
-        while not b.value():  # still held from before (a long press held on): keep feeding
-            if self.watchdog is not None:
-                self.watchdog.feed()
-            await asyncio.sleep_ms(20)
         while True:
+            # not b.value(): still held from before (a long press held on); b.value(): released
+            while True:
+                if self.watchdog is not None:
+                    self.watchdog.feed()
+                if timeout_ms is not None and time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                    return None
+                if b.value():
+                    break
+                await asyncio.sleep_ms(20)
             while b.value():
                 if self.watchdog is not None:
                     self.watchdog.feed()
@@ -594,9 +656,24 @@ class Meter:
             except OSError as e:
                 log.info("akrubutan: OLED error", e)
 
+    def ready_lines(self):
+        """The waiting screen, with what the farmer should know: config.json unusable (the
+        meter runs on defaults), the RS485 probe not answering."""
+        lines = [self.t("ready"), self.t("press")]
+        if self.config_bad:
+            lines.append(self.t("config_bad"))
+        if "probe" in self.faults:
+            lines.append(self.t("probe_fault"))
+        return lines
+
+    def sleep_ms(self):
+        """Field logging: deep sleep for the interval less the time awake since the wake, so
+        wakes come every sleep_min minutes (at least MIN_SLEEP_MS)."""
+        ms = self.s["sleep_min"] * 60000 - time.ticks_diff(time.ticks_ms(), self.woke)
+        return ms if ms > MIN_SLEEP_MS else MIN_SLEEP_MS
+
     async def run(self):
         field = self.s["sleep_min"] > 0
-        ready = [self.t("ready")] if field else [self.t("ready"), self.t("press")]
         # the sensors go on at power-up or wake; on the button they stay on (a press answers at
         # once, and an idle meter in the hand is not left for hours), in the field they go off
         # before each deep sleep
@@ -612,15 +689,18 @@ class Meter:
             log.info("akrubutan:", self.t("sleeping", self.s["sleep_min"]))
             self.sensors_off()
             self.sleep_display()
-            self.hal.deepsleep(self.s["sleep_min"] * 60000)
+            self.hal.deepsleep(self.sleep_ms())
             return
         while True:
-            self.show(ready)
+            self.show(self.ready_lines())
             held = await self.wait_press()
             if held is not None and held >= LONG_PRESS_MS:
                 await self.calibrate_ph()
-                await asyncio.sleep_ms(2000)
             else:
+                if self.master is not None and self.probe is None:
+                    # none answered at boot (switched on later?): search again, ~7 s at most,
+                    # the watchdog fed between addresses
+                    await self.find_probe()
                 await self.measure_and_log(self.next_seq())
                 await asyncio.sleep_ms(500)
 
@@ -630,6 +710,13 @@ def load_settings(values, source):
     from kit import config
 
     return akr_settings.check(config.validate(akr_settings.SCHEMA, values, source), source)
+
+
+def salvage(settings, section):
+    """kit.boot calls this when config.json could not be used (a wrong field, a broken file) and
+    ``settings`` are the defaults: the ready screen says so (the console has the ERROR line)."""
+    settings["config_bad"] = True
+    return settings
 
 
 def main(hal, settings):

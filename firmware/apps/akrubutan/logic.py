@@ -12,6 +12,9 @@ in docs/akrubutan.md; the numbers here carry a short tag of their source.
 
 NERNST_MV_25C = 59.16  # mV per pH unit at 25 C: 2.303 RT/F
 BUFFERS = (6.86, 4.01, 9.18)  # NIST-type phosphate, phthalate and borax buffers at 25 C
+# Temperatures a soil (or a buffer on the bench) has in the field; a sensor reading outside is a
+# fault (an RS485 probe's register at 0x8000 reads -3276.8 C) and corrects nothing
+TEMP_MIN_C, TEMP_MAX_C = -10.0, 60.0
 
 
 class ProbeFault(ValueError):
@@ -19,7 +22,17 @@ class ProbeFault(ValueError):
 
 
 class CalError(ValueError):
-    """A calibration outside what a working probe gives: names what and by how much."""
+    """A calibration outside what a working probe gives: names what and by how much. ``why``:
+    a short reason for the OLED, (texts.py key, arguments...), or None."""
+
+    def __init__(self, message, why=None):
+        super().__init__(message)
+        self.why = why
+
+
+def is_number(v):
+    """A real number: not a bool, a string or NaN."""
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and v == v
 
 
 class MoistureCal:
@@ -45,7 +58,7 @@ class MoistureCal:
     def percent(self, v):
         span = self.wet_v - self.dry_v  # negative for the usual capacitive probe
         frac = (v - self.dry_v) / span
-        if frac < -self.margin or frac > 1 + self.margin:
+        if not -self.margin <= frac <= 1 + self.margin:  # NaN too
             raise ProbeFault("moisture probe reads %.2f V, outside its calibrated %.2f-%.2f V: "
                              "probe disconnected or shorted" % (v, min(self.dry_v, self.wet_v),
                                                                 max(self.dry_v, self.wet_v)))
@@ -75,13 +88,16 @@ class PhCal:
         self.temp_c = temp_c
         if acid is None and alkaline is None:
             raise CalError("pH calibration needs 4.01 or 9.18 after 6.86")
+        if not 0.5 <= abs(gain) <= 20 or not TEMP_MIN_C <= temp_c <= TEMP_MAX_C:  # no division by 0
+            raise CalError("pH calibration: gain %r (0.5-20 either sign) or %r C (%.0f..%.0f C) is "
+                           "not a module's" % (gain, temp_c, TEMP_MIN_C, TEMP_MAX_C))
         self.slope_acid = (acid - v686) / (4.01 - 6.86) if acid is not None else None  # V/pH
         self.slope_alk = (alkaline - v686) / (9.18 - 6.86) if alkaline is not None else None
         # the sides first: a swapped buffer would otherwise be reported as a bad slope
         if self.slope_acid is not None and self.slope_alk is not None and \
                 (self.slope_acid > 0) != (self.slope_alk > 0):
             raise CalError("pH calibration: 4.01 and 9.18 lie on the same side of 6.86; a buffer "
-                           "was swapped or contaminated")
+                           "was swapped or contaminated", ("why_side",))
         for name, s in (("4.01", self.slope_acid), ("9.18", self.slope_alk)):
             if s is None:
                 continue
@@ -90,13 +106,15 @@ class PhCal:
                 raise CalError("pH calibration: slope 6.86 -> %s is %.0f %% of the Nernst slope "
                                "(%.1f mV/pH at the electrode; a good electrode gives 85-105 %%): "
                                "old or dirty electrode, wrong buffer, or gain %.2f is not this "
-                               "module's" % (name, pct, abs(s) / abs(gain) * 1000, gain))
+                               "module's" % (name, pct, abs(s) / abs(gain) * 1000, gain),
+                               ("why_slope", name, int(pct + 0.5) if pct < 999 else 999))
         self.slope = self.slope_acid or self.slope_alk or 0.0  # V/pH for the offset (never 0 here)
         off = self.offset_mv()
         if abs(off) > 30:
             raise CalError("pH calibration: offset at pH 7 is %+.0f mV at the electrode (at most "
                            "30 mV): clean or replace the electrode, or set the module's zero "
-                           "trimmer to %.2f V in 6.86" % (off, zero_v))
+                           "trimmer to %.2f V in 6.86" % (off, zero_v),
+                           ("why_offset", int(off) if abs(off) < 9999 else (9999 if off > 0 else -9999)))
 
     @classmethod
     def from_points(cls, points, **kw):
@@ -127,11 +145,14 @@ class PhCal:
         return (v7 - self.zero_v) / abs(self.gain) * 1000
 
     def ph(self, v, temp_c=None):
-        """pH of a reading (volts); ``temp_c`` of the sample corrects the slope (Nernst)."""
+        """pH of a reading (volts); ``temp_c`` of the sample corrects the slope (Nernst). A
+        temperature no soil has (outside TEMP_MIN_C..TEMP_MAX_C) is refused: ValueError."""
         s = self.slope
         if self.slope_alk is not None and (self.slope_acid is None or (v - self.v686) * self.slope_alk > 0):
             s = self.slope_alk
         if temp_c is not None:
+            if not TEMP_MIN_C <= temp_c <= TEMP_MAX_C:
+                raise ValueError("temperature %r C is no soil's: not used to correct pH" % (temp_c,))
             s = s * (273.15 + temp_c) / (273.15 + self.temp_c)
         return round(6.86 + (v - self.v686) / s, 2)
 
@@ -141,8 +162,28 @@ class PhCal:
 
     @classmethod
     def from_json(cls, d):
-        return cls(d["v686"], d.get("acid"), d.get("alkaline"), d.get("zero_v", 2.5),
-                   d.get("gain", 3.0), d.get("temp_c", 25.0))
+        """From to_json's object, every field checked first (CalError names the one that is
+        wrong): a hand-edited or damaged file must not divide by a zero gain or -273.15 C."""
+        if not isinstance(d, dict):
+            raise CalError("field 'cal' must be an object")
+        args = []
+        for i in range(6):
+            name = _FIELDS[i]
+            v = d.get(name)
+            # volts 0-3.3 (acid/alkaline may be null), |gain| 0.5-20, temp_c TEMP_MIN_C..MAX_C;
+            # a bool is an int to Python, NaN fails every range
+            lo, hi = (0.0, 3.3) if i < 4 else (0.5, 20.0) if i == 4 else (TEMP_MIN_C, TEMP_MAX_C)
+            if not (v is None and i in (1, 2)) and (isinstance(v, bool) or not isinstance(v, (int, float)) or
+                                                    not lo <= (abs(v) if i == 4 else v) <= hi):
+                raise CalError("field '%s' is %r; it must be a number from %s to %s%s"
+                               % (name, v, lo, hi, " (either sign)" if i == 4 else ""))
+            args.append(v)
+        if args[1] is None and args[2] is None:
+            raise CalError("fields 'acid' and 'alkaline' are both null")
+        return cls(*args)
+
+
+_FIELDS = ("v686", "acid", "alkaline", "zero_v", "gain", "temp_c")  # PhCal's, as stored
 
 
 # -- Indonesian assessment classes ------------------------------------------------------------
@@ -161,6 +202,9 @@ NPK_LIMITS = {"n": (2000, 5000), "p": (6.6, 10.9), "k": (117, 196)}
 
 
 def ph_class(ph):
+    """The class of a pH 0-14; ValueError for anything else (NaN, negative, above 14)."""
+    if not is_number(ph) or not 0 <= ph <= 14:
+        raise ValueError("pH %r is not a reading" % (ph,))
     if ph < 4.5:
         return "sangat_masam"
     for limit, name in PH_CLASSES:
@@ -170,6 +214,9 @@ def ph_class(ph):
 
 
 def npk_class(nutrient, mg_kg):
+    """rendah / sedang / tinggi; ValueError for what no soil has (NaN, negative)."""
+    if not is_number(mg_kg) or mg_kg < 0:
+        raise ValueError("%s %r mg/kg is not a reading" % (nutrient, mg_kg))
     low, high = NPK_LIMITS[nutrient]
     if mg_kg <= low:
         return "rendah"
@@ -255,7 +302,12 @@ def advice(readings, classes, conf, crops=CROPS):
 
 def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None, npk_moisture=None,
            crops=CROPS, ph_cal_max_days=PH_CAL_MAX_DAYS):
-    """classes, confidence and advice for one reading set (values may be missing or None)."""
+    """classes, confidence and advice for one reading set (values may be missing or None; a
+    value that is no reading, NaN, negative, a pH above 14 or moisture above 100 %, counts as
+    missing)."""
+    readings = {k: v for k, v in readings.items() if _usable(k, v)}
+    if not _usable("moisture", npk_moisture):
+        npk_moisture = None
     classes = {}
     if readings.get("ph") is not None:
         classes["ph"] = ph_class(readings["ph"])
@@ -264,6 +316,13 @@ def assess(readings, probe_type="rs485_npk", ph_cal_age_days=None, npk_moisture=
             classes[k] = npk_class(k, readings[k])
     conf = confidence(readings, probe_type, ph_cal_age_days, ph_cal_max_days, npk_moisture)
     return classes, conf, advice(readings, classes, conf, crops)
+
+
+def _usable(name, v):
+    if name == "temperature":
+        return is_number(v)
+    top = 14 if name == "ph" else 100 if name == "moisture" else None
+    return is_number(v) and v >= 0 and (top is None or v <= top)
 
 
 def median(values):

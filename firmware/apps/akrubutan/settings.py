@@ -10,8 +10,9 @@ Change them in ``config.json`` on the board inside the device's section, for exa
   electrode about 3 times (its ~59 mV/pH becomes ~0.18 V/pH). The pH calibration (a long press:
   6.86, then 4.01 or 9.18) is kept in ph_cal.json and is due again after ph_cal_max_days.
 - probe "auto": search the RS485 bus at boot for a JXCT- or Renke-style probe (address 1-16,
-  9600/4800/2400 baud); "jxct"/"renke" with probe_addr and probe_baud (0 = the family's
-  default) skip the search; "none": no RS485 probe fitted.
+  9600/4800/2400 baud; searched again at a press while none is known); "jxct"/"renke" with
+  probe_addr and probe_baud (0 = the family's default) skip the search (the probe is asked once
+  at boot: silent, the OLED says so); "none": no RS485 probe fitted.
 - measure_s 20, sample_ms 1000: a measurement samples for up to 20 s and stops early once the
   last 5 samples agree (the probes settle within 10 s: T90 < 10 s in the JXCT manual).
 - log_max_bytes 16384: soil.csv rotates to soil.csv.1 past this (two files, ~300 rows each).
@@ -27,7 +28,7 @@ Change them in ``config.json`` on the board inside the device's section, for exa
   says the remembered probe did not answer.
 - watchdog_s 10: the watchdog resets a meter whose loop stopped; 0 turns it off, otherwise at
   least 6 s (a sample can take ~4 s and the wait between samples up to 5 s).
-- crops: more crops for the advice, as [name, lowest pH, highest pH], e.g.
+- crops: more crops for the advice, as [name (1-20 characters), lowest pH, highest pH], e.g.
   [["cabai", 6.0, 7.0]] from your extension officer's table.
 """
 

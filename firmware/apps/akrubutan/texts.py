@@ -2,11 +2,12 @@
 a line (8x8 font, 128 px): every text in OLED_KEYS fits, with its widest values (a further
 ``|`` starts a new line); the console and the CSV log use the same words."""
 
-# keys shown on the OLED (the rest, advice and messages, go to the console only)
-OLED_KEYS = ("ready", "press", "searching", "measuring", "moist", "moist_fault", "ph", "temp", "ec", "npk",
-             "sangat_masam", "masam", "agak_masam", "netral", "agak_alkalis", "alkalis",
-             "rendah", "sedang", "tinggi", "baik", "indikatif", "conf_rendah", "cal_686",
-             "cal_second", "cal_third", "cal_ok", "cal_bad", "cal_cancel")
+# keys shown on the OLED (the rest, advice and messages, go to the console only); one string,
+# not a tuple of them: only the tests read it
+OLED_KEYS = ("ready press searching measuring moist moist_fault ph temp ec npk sangat_masam masam "
+             "agak_masam netral agak_alkalis alkalis rendah sedang tinggi baik indikatif conf_rendah "
+             "cal_686 cal_second cal_third cal_ok cal_bad cal_cancel cal_read cal_ack why_side why_slope "
+             "why_offset why_unstable why_adc why_read why_other probe_fault config_bad fault")
 
 _ID = """
 ready|Akrubutan siap
@@ -46,10 +47,22 @@ cal_686|Kalibrasi pH|Celup 6.86 tekan
 cal_second|Kalibrasi pH|4.01/9.18, tekan
 cal_third|Kalibrasi pH|slope %s|Lalu %s? tekan|Tahan: selesai
 cal_ok|Kalibrasi pH OK|slope %s
-cal_bad|Kalibrasi gagal|%s
+cal_bad|Kalibrasi gagal
 cal_cancel|Kalibrasi batal
+cal_read|Kalibrasi pH|Membaca buffer|Tunggu...
+cal_ack|Tekan: lanjut
+why_side|4.01 & 9.18 di|satu sisi 6.86|buffer tertukar?
+why_slope|Slope %s: %d%%|perlu 85-105%%
+why_offset|Offset %+d mV|maks 30 mV
+why_unstable|pH tidak stabil|bilas elektroda
+why_adc|Input di batas|ADC: cek kabel|atau pembagi
+why_read|ADC tak terbaca|pakai pin ADC1
+why_other|lihat konsol
+probe_fault|RS485: tak jawab
+config_bad|Pengaturan salah
 probe_none|Probe RS485 tidak ada
 probe_found|Probe %s alamat %d %d baud
+probe_silent|Probe %s alamat %d %d baud (diatur) tidak menjawab
 sleeping|Tidur %d menit
 """
 
@@ -91,30 +104,35 @@ cal_686|pH calibration|Dip 6.86, press
 cal_second|pH calibration|4.01/9.18, press
 cal_third|pH calibration|slope %s|Then %s? press|Hold: finish
 cal_ok|pH calibrated|slope %s
-cal_bad|pH cal. failed|%s
+cal_bad|pH cal. failed
 cal_cancel|pH cal. stopped
+cal_read|pH calibration|Reading buffer|Wait...
+cal_ack|Press: continue
+why_side|4.01 & 9.18 on|one side of 6.86|buffer swapped?
+why_slope|Slope %s: %d%%|needs 85-105%%
+why_offset|Offset %+d mV|max 30 mV
+why_unstable|pH not settling|rinse electrode
+why_adc|Input at ADC|limit: check the|wiring / divider
+why_read|ADC unreadable|use an ADC1 pin
+why_other|see the console
+probe_fault|RS485: no answer
+config_bad|Config error
 probe_none|No RS485 probe
 probe_found|Probe %s addr %d %d baud
+probe_silent|Probe %s addr %d %d baud (configured) does not answer
 sleeping|Sleeping %d min
 """
 
 
-def _table(text):
-    out = {}
-    for line in text.split("\n"):
-        if "|" in line:
-            key, _, rest = line.partition("|")
-            out[key] = rest
-    return out
-
-
-_CACHE = {}
-
-
 def text(lang, key, *args):
-    table = _CACHE.get(lang)
-    if table is None:
-        _CACHE.clear()  # one language in RAM at a time
-        table = _CACHE[lang] = _table(_ID if lang == "id" else _EN)
-    fmt = table.get(key, key)
+    """The text ``key`` in ``lang`` ("id", else English), formatted with ``args``; the key itself
+    when there is none. Looked up in the table's text at each call (a short search, a few times
+    a screen): a dict of it would hold a second copy of every text in RAM."""
+    table = _ID if lang == "id" else _EN
+    i = table.find("\n" + key + "|")
+    if i < 0:
+        fmt = key
+    else:
+        i += len(key) + 2
+        fmt = table[i:table.find("\n", i)]
     return fmt % args if args else fmt

@@ -72,14 +72,19 @@ def problem(rule, v):
             return "an object of 1 to 12 alert names (letters, digits, '-', '_') to strikes 0-9"
         return "an object of board roles to alert names"
     if kind == "crops":
-        ok = isinstance(v, list) and len(v) <= 20
-        for c in v if ok else ():
-            if not (isinstance(c, list) and len(c) == 3 and isinstance(c[0], str) and 0 < len(c[0]) <= 20
-                    and _num(c[1], False) and _num(c[2], False) and 0 <= c[1] < c[2] <= 14):
-                ok = False
-        if ok:
-            return None
-        return "a list of up to 20 [name, lowest pH, highest pH], e.g. [[\"cabai\", 6.0, 7.0]]"
+        what = "a list of up to 20 [name, lowest pH, highest pH], e.g. [[\"cabai\", 6.0, 7.0]]"
+        if not isinstance(v, list) or len(v) > 20:
+            return what
+        for i in range(len(v)):
+            c = v[i]
+            if not (isinstance(c, list) and len(c) == 3):
+                return "%s; entry %d is not [name, lowest pH, highest pH]" % (what, i)
+            if not (isinstance(c[0], str) and 0 < len(c[0]) <= 20):
+                n = " (%r has %d)" % (c[0], len(c[0])) if isinstance(c[0], str) else ""
+                return "%s; entry %d: the name must be 1 to 20 characters%s" % (what, i, n)
+            if not (_num(c[1], False) and _num(c[2], False) and 0 <= c[1] < c[2] <= 14):
+                return "%s; entry %d: pH %r to %r must rise within 0-14" % (what, i, c[1], c[2])
+        return None
     raise ValueError("unknown rule %r" % (kind,))
 
 

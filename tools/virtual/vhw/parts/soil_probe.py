@@ -22,6 +22,12 @@ Like the hardware:
 - unknown registers give exception 2, unknown functions exception 1;
 - written address or baud take effect at the next power-up (the probes' manuals say so).
 
+Models (``model``): "7in1" (default, every register above); "3in1" (moisture, temperature and
+EC only: JXCT 0x0012/0x0013/0x0015, Renke 0x0000-0x0002, as DFRobot SEN0601); "npk" (N/P/K at
+0x001E-0x0020 only, as the Renke RS-NPK-N01-TR and DFRobot SEN0605 of register_maps.md). Each
+keeps its family's address and baud registers and answers the registers it lacks with
+exception 2, as a block read that runs into one does.
+
 Faults for tests: ``drop`` (the next N requests get no answer), ``corrupt`` (the next N
 answers have one byte flipped), ``stray`` (a 0x00 before each answer), ``delay_ms`` (extra
 turnaround), ``powered`` False (no answer at all: its own supply wire is cut).
@@ -58,13 +64,18 @@ def _frame(body):
 
 class SoilProbe:
     FAMILIES = ("jxct", "renke")
+    MODELS = {"7in1": None, "3in1": {"jxct": (0x12, 0x13, 0x15), "renke": (0x00, 0x01, 0x02)},
+              "npk": {"jxct": (0x1E, 0x1F, 0x20), "renke": (0x1E, 0x1F, 0x20)}}
 
     def __init__(self, board, tx_gpio, rx_gpio, de_gpio=None, family="jxct", addr=1, baud=None,
-                 name="soil_probe", supply=None, startup_ms=500):
+                 name="soil_probe", supply=None, startup_ms=500, model="7in1"):
         if family not in self.FAMILIES:
             raise ValueError("family must be one of %s, not %r" % (", ".join(self.FAMILIES), family))
+        if model not in self.MODELS:
+            raise ValueError("model must be one of %s, not %r" % (", ".join(self.MODELS), model))
         self.board = board
         self.family = family
+        self.model = model
         self.addr = addr
         self.baud = baud or (9600 if family == "jxct" else 4800)
         self.next_addr = self.addr  # written values apply at the next power-up
@@ -139,6 +150,10 @@ class SoilProbe:
                     0x03: int(round(v["ph"] * 10)), 0x04: int(v["n"]), 0x05: int(v["p"]),
                     0x06: int(v["k"]), 0x1E: int(v["n"]), 0x1F: int(v["p"]), 0x20: int(v["k"]),
                     0x7D0: self.addr, 0x7D1: code}
+        keep = self.MODELS[self.model]
+        if keep is not None:
+            keep = keep[self.family] + ((0x100, 0x101) if self.family == "jxct" else (0x7D0, 0x7D1))
+            regs = {r: x for r, x in regs.items() if r in keep}
         return regs
 
     # -- the bus ------------------------------------------------------------------------------
