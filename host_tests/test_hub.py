@@ -552,6 +552,17 @@ def test_forms_answer_503_while_the_broker_is_away(nb, hub):
     assert code == 503 and "tidak terhubung" in body["error"], body
 
 
+def test_set_password_without_input_says_so_and_changes_nothing(tmp_path):
+    config = tmp_path / "hub.json"
+    # no terminal and input ends at once: getpass meets end of input
+    proc = subprocess.run([KAMPUNG, "hub", "set-password", "--config", str(config)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                          start_new_session=True)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "--password-stdin" in proc.stderr, proc.stderr
+    assert not config.exists()
+
+
 def test_set_password_and_private_dashboard(nb, tmp_path):
     config = tmp_path / "hub.json"
     proc = subprocess.run([KAMPUNG, "hub", "set-password", "--config", str(config),

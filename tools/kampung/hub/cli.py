@@ -151,8 +151,14 @@ def set_password(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"New password for {auth.USER}: ")
-        if getpass.getpass("Again: ") != password:
+        try:
+            password = getpass.getpass(f"New password for {auth.USER}: ")
+            again = getpass.getpass("Again: ")
+        except (EOFError, KeyboardInterrupt):
+            print("\nkampung hub set-password: no password given, nothing changed (to pipe one "
+                  "in, use --password-stdin)", file=sys.stderr)
+            return 2
+        if again != password:
             print("kampung hub set-password: the two passwords differ", file=sys.stderr)
             return 2
     auth.set_password(args.config, password)

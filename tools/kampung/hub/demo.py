@@ -198,9 +198,11 @@ def run(args: argparse.Namespace) -> int:
             a = next(x for x in st["history"] if x["id"] == alert["id"])
             out(f"Hub: alert {a['id']} ({a['type']}, house {a['house']}) status {a['status']}, "
                 f"heard by {', '.join(a['acks']) or 'nobody yet'}.")
-            out(f"\nDashboard: {hub.url}/   login: ketua   password: {ketua_password}")
             if args.once:
+                out("\n--once: the neighbourhood stops now (without --once the dashboard stays up "
+                    "and its address and login are printed here).")
                 return 0
+            out(f"\nDashboard: {hub.url}/   login: ketua   password: {ketua_password}")
             out("Press a button yourself: echo '{\"part\": \"alarm_button\", \"press_ms\": 120}' >> "
                 f"{nb.houses[listener].control}")
             out("Ctrl-C stops the neighbourhood.")
