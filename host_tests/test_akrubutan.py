@@ -29,7 +29,7 @@ POT_LOG = SOIL / "moisture_pot_7weeks" / "moisture.csv"
 CAL_POINTS = SOIL / "calibration_points" / "calibration_points.csv"
 NERNST_V = 0.05916  # V per pH at 25 C (2.303 RT/F)
 CLOCK_0 = 1704067200  # the virtual RTC at t_ms 0: 2024-01-01 00:00 UTC
-GLYPH_A = bytes.fromhex("007c7e0b0b7e7c00")  # "A" in MicroPython's 8x8 font, columns, bit 0 on top
+GLYPH_L = bytes.fromhex("007f7f4040404000")  # "L" in MicroPython's 8x8 font, columns, bit 0 on top
 
 
 def needs(path: Path):
@@ -62,6 +62,11 @@ class Run:
         """What the OLED showed, as the virtual panel decoded it: lines joined with ' / '."""
         return [" / ".join(x for x in e["text"] if x) for e in self.events
                 if e["kind"] == "oled" and start <= e["t_ms"] < end]
+
+    def shown(self, t_ms: int) -> str:
+        """What the OLED showed at ``t_ms`` (its last picture before), as screens() gives it."""
+        return [" / ".join(x for x in e["text"] if x) for e in self.events
+                if e["kind"] == "oled" and e["t_ms"] <= t_ms][-1]
 
     def rows(self) -> list[dict]:
         path = self.flash / "soil.csv"
@@ -241,7 +246,18 @@ def _bad_config() -> dict:
             "inputs": [{"at_ms": 9000, "part": "button", "press_ms": 150}]}
 
 
-SCENARIOS = {"p0507": _p0507, "p08": _p08, "hot": _hot_day, "search": _search, "no_probe": _no_probe,
+def _display() -> dict:
+    """oled_off_min 1, no RS485 probe: nobody presses for a minute after boot (the ready screen
+    goes dark), a press at 65 s only wakes it, the one at 70 s measures; its result goes dark a
+    minute after it was shown, the press at 140 s only wakes it (to the first page), the one at
+    150 s measures again."""
+    return {"duration_ms": 165000, "config": {"akrubutan": {"probe": "none", "oled_off_min": 1}},
+            "parts": {"soil_probe": {"fitted": False}, "ds18b20": {"temp_c": 25.0},
+                      "soil_moisture": {"volts": 1.90}, "ph": {"volts": 2.6}},
+            "inputs": [{"at_ms": t, "part": "button", "press_ms": 150} for t in (65000, 70000, 140000, 150000)]}
+
+
+SCENARIOS = {"p0507": _p0507, "display": _display, "p08": _p08, "hot": _hot_day, "search": _search, "no_probe": _no_probe,
              "power_cut": _power_cut, "logger": _logger, "adc_limit": _adc_limit, "probe_late": _probe_late,
              "bad_config": _bad_config}
 
@@ -308,8 +324,9 @@ def test_field_readings_classes_confidence_and_advice(runs, runtime):
     assert (first["conf_ph"], first["conf_npk"], first["faults"]) == ("baik", "indikatif", ""), first
     assert (dry["moisture_pct"], dry["conf_npk"]) == ("9.7", "rendah"), dry
     result = [x for x in run.screens(44000, 62000) if x.startswith("Lembab")]
-    assert result == ["Lembab 51.6% / pH 5.40 /  masam / Suhu 26.3 C / EC 420 uS/cm / N41 P9 K160 / NPK indikatif"], result
-    assert [x for x in run.screens(62000, 88000) if x.startswith("Lembab")][0].endswith("NPK ragu")
+    assert result == ["Lembab 51.6% / pH 5.40 /  masam / Suhu 26.3 C / EC 420 uS/cm / N41 P9 K160 / " + " " * 13 + "1/4"], result
+    assert "N rendah / P rendah / K rendah / Keyakinan: /  pH baik /  NPK ragu / air NPK 12.0% / " + " " * 13 + "2/5" \
+        in run.screens(62000, 88000), run.screens(62000, 88000)
     logs = run.logs(44000, 62000)
     for want in ("akrubutan: #1 ec=420 k=160 moisture=51.6 n=41 p=9 ph=5.40 probe_moisture=34.5 temperature=26.3",
                  "akrubutan: classes k=sedang n=rendah p=sedang ph=masam | confidence k=indikatif "
@@ -345,8 +362,10 @@ def test_field_probe_without_power_and_moisture_wire_off_are_faults_and_the_mete
         "no number for what gave none (not 0 %%, not 100 %%): %s" % row
     assert row["faults"] == "ds18b20;moisture;probe" and row["ph"] != "", row
     screen = [x for x in run.screens(110000, 140000) if "/ pH" in x]
-    assert screen == ["Lembab: rusak / pH 6.45 /  agak masam / Suhu - C / EC - uS/cm / N- P- K- / NPK - / "
-                      "RS485: tak jawab"], "the OLED says the probe is silent: %s" % screen
+    assert screen[0] == "Lembab: rusak / pH 6.45 /  agak masam / Suhu - C / EC - uS/cm / N- P- K- / " \
+                        "RS485: tak jawab / " + " " * 13 + "1/3", "the OLED says the probe is silent: %s" % screen
+    assert "N - / P - / K - / Keyakinan: /  pH baik /  NPK - / air NPK - / " + " " * 13 + "2/3" in \
+        run.screens(110000, 140000), run.screens(110000, 140000)
     logs = run.logs(110000, 140000)
     assert "akrubutan: moisture: moisture probe reads 0.05 V, outside its calibrated 1.15-2.70 V: " \
            "probe disconnected or shorted" in logs, logs
@@ -363,7 +382,8 @@ def test_field_console_oled_and_csv_agree(runs, runtime):
     numbered = [int(m.group(1)) for t in run.logs() for m in [re.match(r"akrubutan: #(\d+) ", t)] if m]
     assert numbered == [int(r["seq"]) for r in run.rows()], numbered
     header = (run.flash / "soil.csv").read_text().splitlines()[0]
-    assert header.startswith("t,seq,moisture_pct,ph,") and header.endswith("conf_ph,conf_npk,faults"), header
+    assert header.startswith("t,seq,moisture_pct,ph,") and header.endswith("conf_ph,conf_npk,faults,npk_moisture_pct"), \
+        header
     assert all(CLOCK_0 < int(r["t"]) < CLOCK_0 + 200 for r in run.rows()), "Unix time from the board's RTC"
 
 
@@ -389,6 +409,71 @@ def test_field_runtimes_write_the_same_log(runs):
     assert logs[0] == logs[1], "MicroPython and CPython must log the same rows"
     events = [runs("field", rt).out.read_bytes() for rt in RUNTIMES]
     assert events[0] == events[1], "and the same event log"
+
+
+PAD = " " * 13  # the page number is right-aligned on the bottom line: "             2/4"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_field_result_stays_on_the_oled_until_the_next_press(runs, runtime):
+    run = runs("field", runtime)
+    # the first result, shown at ~51 s; the next press is at 64 s: its pages take turns every
+    # 5 s and no ready screen comes between
+    first = [e["t_ms"] for e in run.kinds("oled") if e["text"][0] == "Lembab 51.6%"][0]
+    for after, page in ((100, "1/4"), (5100, "2/4"), (10100, "3/4"), (12900, "3/4")):
+        assert run.shown(first + after).endswith(page), (after, run.shown(first + after))
+    assert not [x for x in run.screens(first, 64000) if "siap" in x or x == ""], run.screens(first, 64000)
+    # the last result (~147 s) is still up when the scenario ends, 23 s later, on its 1st page again
+    last = [e["t_ms"] for e in run.kinds("oled") if e["text"][0] == "Lembab 61.3%"]
+    assert len(last) == 2 and run.shown(169999).startswith("Lembab 61.3% / ") and \
+        run.shown(169999).endswith("1/4"), run.screens(last[0])
+    turns = [e["t_ms"] for e in run.kinds("oled") if e["t_ms"] >= last[0]]
+    assert len(turns) == 5 and all(4990 <= b - a <= 5030 for a, b in zip(turns, turns[1:], strict=False)), turns
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_field_result_pages_give_classes_confidence_advice_and_the_npk_probes_moisture(runs, runtime):
+    run = runs("field", runtime)
+    # the dry soil: five pages, each once before the press at 90 s; an advice item starts on
+    # the page it fits on
+    assert run.screens(68900, 90000) == [
+        "Lembab 9.7% / pH 5.40 /  masam / Suhu 26.3 C / EC 150 uS/cm / N18 P4 K60 / " + PAD + "1/5",
+        "N rendah / P rendah / K rendah / Keyakinan: /  pH baik /  NPK ragu / air NPK 12.0% / " + PAD + "2/5",
+        "Tanah masam: / beri kapur / pertanian / (dolomit) / pH cocok untuk: / padi, mangga / " + PAD + "3/5",
+        "Tanah kering: / siram dulu / sebelum ukur NPK / " + PAD + "4/5",
+        "NPK tidak bisa / dipercaya / (kelembaban di / luar 20-60%); / jangan dipakai / untuk dosis / pupuk / "
+        + PAD + "5/5"], run.screens(68900, 90000)
+    # the wet spot: 90.3 % at the capacitive probe, but the NPK confidence is the RS485 probe's
+    # own 48 %, and the OLED says so beside the flag
+    wet = run.screens(94200, 112000)
+    assert wet[0].startswith("Lembab 90.3% / ") and \
+        "N rendah / P tinggi / K tinggi / Keyakinan: /  pH baik /  NPK indikatif / air NPK 48.0% / " + PAD + "2/4" \
+        in wet, wet
+    assert [r["npk_moisture_pct"] for r in run.rows()] == ["34.5", "12.0", "48.0", "", "48.0"], run.rows()
+    # the console says every page as the glass shows it, and the advice whole
+    assert "OLED: Tanah kering: | siram dulu | sebelum ukur NPK | " + PAD + "4/5" in run.logs(68000, 90000)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_oled_goes_dark_after_oled_off_min_and_a_press_on_it_only_wakes_it(runs, runtime):
+    run = runs("display", runtime)
+    oled = run.kinds("oled")
+    ready = [e["t_ms"] for e in oled if e["text"][:2] == ["Akrubutan siap", "Tekan tombol"]][0]
+    dark = [e["t_ms"] for e in oled if e["text"] == [""] * 8 and e["t_ms"] > ready]
+    assert len(dark) == 2 and 60000 <= dark[0] - ready <= 60100, (ready, dark)
+    # the press at 65 s wakes it to the ready screen and measures nothing; the one at 70 s measures
+    assert run.shown(64900) == "" and run.shown(65500) == "Akrubutan siap / Tekan tombol", run.screens(60000, 70000)
+    assert not [x for x in run.screens(ready, 70000) if x.startswith("Mengukur")], run.screens(ready, 70000)
+    result = [e["t_ms"] for e in oled if e["text"][0].startswith("Lembab") and e["t_ms"] > 70000][0]
+    assert 60000 <= dark[1] - result <= 60100, (result, dark)
+    assert run.shown(result + 30000).startswith(("Lembab", "N ", "pH", "Kalibrasi")), "still lit after 30 s"
+    # the press at 140 s wakes it to the result's first page, the same result; 150 s measures
+    woke = run.shown(140500)
+    assert woke.startswith("Lembab 51.6% / ") and woke.endswith("1/4"), woke
+    assert not [x for x in run.screens(140000, 150000) if x.startswith("Mengukur")], run.screens(140000, 150000)
+    assert "Mengukur... 20s" in run.screens(150000, 152000), run.screens(150000, 152000)
+    assert [r["seq"] for r in run.rows()] == ["1", "2"], run.rows()
+    assert [e["n"] for e in run.kinds("boot")] == [1], "no watchdog reset while it is dark"
 
 
 # -- the OLED picture as a PNG --------------------------------------------------------------
@@ -422,7 +507,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[list[int]]]:
 def test_png_is_the_last_oled_picture(runs, runtime, tmp_path, capsys):
     run = runs("field", runtime)
     last = [e for e in run.kinds("oled")][-1]
-    assert last["text"][:2] == ["Akrubutan siap", "Tekan tombol"], last["text"]
+    assert last["text"] == ["Lembab 61.3%", "pH 6.45", " agak masam", "Suhu 26.3 C", "EC 610 uS/cm", "N55 P12 K210",
+                            "", " " * 13 + "1/4"], "the last result's first page, still up: %s" % last["text"]
     png = tmp_path / "oled.png"
     assert sim.main(["akrubutan", "--runtime", runtime, "--png", str(png)]) == 0
     assert f"OLED picture (128x64, the last one shown): {png}" in capsys.readouterr().out
@@ -432,9 +518,11 @@ def test_png_is_the_last_oled_picture(runs, runtime, tmp_path, capsys):
     for y in range(64):
         for x in range(128):
             assert pixels[y][x] == ram[(y >> 3) * 128 + x] >> (y & 7) & 1, (x, y)
-    # the "A" of "Akrubutan" at the top left, column by column (bit 0 of a column is its top)
-    assert [sum(pixels[y][x] << y for y in range(8)) for x in range(8)] == list(GLYPH_A)
-    assert sum(map(sum, pixels[16:])) == 0, "two lines of text, the rest dark"
+    # the "L" of "Lembab" at the top left, column by column (bit 0 of a column is its top)
+    assert [sum(pixels[y][x] << y for y in range(8)) for x in range(8)] == list(GLYPH_L)
+    assert sum(map(sum, pixels[48:56])) == 0, "six lines of text, the seventh dark"
+    assert sum(sum(row[:104]) for row in pixels[56:]) == 0 and sum(map(sum, pixels[56:])) > 0, \
+        "the page number at the right of the bottom line"
     assert png.read_bytes() == sim.png_from_pages(ram), "the CLI writes what the library makes"
 
 
@@ -530,7 +618,10 @@ def test_a_probe_switched_on_after_boot_is_searched_for_at_the_next_press(runs, 
     assert "akrubutan: Probe renke alamat 1 4800 baud" in run.logs(9000, 10000), run.logs(9000, 10000)
     row = run.rows()[0]
     assert row["n_mg_kg"] == "41" and "probe" not in row["faults"], row
-    assert run.screens(14000, 25000)[-1] == "Akrubutan siap / Tekan tombol", run.screens(14000, 25000)
+    # the result stays up (no ready screen) and no longer says the probe is silent
+    late = run.screens(14000, 25000)
+    assert late and all(x.endswith(("2/4", "3/4", "4/4", "1/4")) for x in late), late
+    assert not [x for x in late if "RS485" in x], late
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -567,7 +658,7 @@ def test_a_configured_probe_that_does_not_answer_is_not_reported_found(runs, run
     assert "akrubutan: Probe jxct alamat 1 9600 baud" not in logs, logs
     assert run.screens(0, 2000)[-1] == "Akrubutan siap / Tekan tombol / RS485: tak jawab", run.screens(0, 2000)
     result = [x for x in run.screens() if x.startswith("Lembab")]
-    assert result and all(x.endswith(" / NPK - / RS485: tak jawab") for x in result), result
+    assert result and all(" / N- P- K- / RS485: tak jawab / " in x for x in result), result
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -185,7 +185,7 @@ def test_torn_and_foreign_lines_are_skipped_with_file_and_line(tmp_path, field, 
 
 
 def test_a_repeated_seq_without_clock_is_kept_identical_rows_are_not(tmp_path, capsys):
-    row = "0,{seq},{m},6.20,26.3,420,41,9,160,agak_masam,rendah,sedang,sedang,rendah,indikatif,"
+    row = "0,{seq},{m},6.20,26.3,420,41,9,160,agak_masam,rendah,sedang,sedang,rendah,indikatif,,30.5"
     first = [row.format(seq=s, m=30 + s) for s in (1, 2, 3)]
     after_power_cut = [row.format(seq=s, m=50 + s) for s in (1, 2)]  # seq restarts, t still 0
     flash = tmp_path / "flash"
@@ -320,6 +320,31 @@ def test_low_confidence_points_are_drawn_open(chart):
     assert len(c.panels["moisture"].points) == len(rows) and not c.panels["moisture"].low
 
 
+def test_the_npk_probes_own_moisture_is_a_second_series_and_the_band_says_it_is_its(chart, tmp_path):
+    rows, c, png, image = chart
+    panel = c.panels["moisture"]
+    want = [(x, r.values["npk_moisture_pct"]) for (x, _), r in zip(panel.points, rows, strict=True)]
+    assert panel.npk_wet == want and all(y is not None for _, y in want), panel.npk_wet
+    labels = [t.get_text() for t in panel.ax.texts]
+    assert any("probe NPK" in t and "20-60 %" in t for t in labels), labels
+    legend = [t.get_text() for lg in c.fig.legends for t in lg.get_texts()]
+    assert "kelembapan di probe NPK (RS485)" in legend, legend
+    # the field scenario's wet spot: 90.3 % at the capacitive probe, 48 % at the NPK probe
+    # (NPK indikatif): the chart shows why the N, P and K dots are filled
+    from PIL import Image
+
+    wet = soil.parse("".join(
+        f"17040672{s}0,{s},{m},6.45,26.1,610,55,12,210,agak_masam,rendah,tinggi,tinggi,baik,indikatif,,{w}\n"
+        for s, m, w in ((1, 51.6, 34.5), (2, 90.3, 48.0), (3, 61.3, 48.0))), "t")
+    c = soil.plot(wet, tmp_path / "wet.png", lang="en", size=(900, 1150))
+    image = Image.open(tmp_path / "wet.png").convert("RGB")
+    x, y = c.panels["moisture"].npk_wet[1]
+    assert y == 48.0 and near(image.getpixel(c.pixel("moisture", x, y)), rgb(soil.NPK_WET), 40)
+    assert near(image.getpixel(c.pixel("moisture", x, 90.3)), rgb(soil.POINT), 25)
+    assert len(c.panels["n"].points) == 3 and not c.panels["n"].low
+    assert any("at the" in t and "NPK probe" in t for t in [t.get_text() for t in c.panels["moisture"].ax.texts])
+
+
 def test_plot_without_clock_uses_seq(tmp_path):
     rows = soil.parse("".join(
         f"0,{s},{20 + s},{5 + s / 10:.2f},26.0,400,40,8,150,masam,rendah,sedang,sedang,rendah,rendah,\n"
@@ -354,9 +379,42 @@ def test_kampung_soil_runs_from_the_command_line(tmp_path, field):
     assert proc.returncode == 0 and "wrote" in proc.stdout, proc.stdout + proc.stderr
 
 
-# -- files made by hand, bad options ------------------------------------------------------------
+# -- files made by hand, older meters, bad options ---------------------------------------------
 
-ROW = "1704067254,{seq},51.6,5.40,26.3,420,41,9,160,masam,rendah,sedang,sedang,baik,indikatif,"
+def test_logs_of_meters_without_npk_moisture_export_and_plot(tmp_path, capsys):
+    """A meter updated between two rotations: soil.csv.1 of the old firmware (its header and
+    rows end at faults), soil.csv of the new one. The export has the new header, the old rows
+    with npk_moisture_pct empty; an earlier export of the old rows merges without doubles."""
+    old_rows = [ROW.format(seq=s).rsplit(",", 1)[0] for s in (1, 2)]  # ...,indikatif,
+    new_rows = [ROW.format(seq=s) for s in (3, 4)]
+    assert soil.OLD_HEADER + ",npk_moisture_pct" == soil.HEADER
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "soil.csv.1").write_text(soil.OLD_HEADER + "\n" + "\n".join(old_rows) + "\n")
+    (flash / "soil.csv").write_text(soil.HEADER + "\n" + "\n".join(new_rows) + "\n")
+    old_export = tmp_path / "old.csv"  # made by an older kampung soil: the old header
+    old_export.write_text(soil.OLD_HEADER + "\n" + old_rows[0] + "\n")
+    out = tmp_path / "tanah.csv"
+    assert soil.main(["export", "--merge", str(old_export), "--flash", str(flash), str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "1 duplicates dropped" in captured.out, captured
+    assert exported(out) == [r + "," for r in old_rows] + new_rows, out.read_text()
+    rows = soil.parse(out.read_text(), "t", from_board=False)
+    assert [r.values["npk_moisture_pct"] for r in rows] == [None, None, 34.5, 34.5], rows
+    c = soil.plot(rows, tmp_path / "mixed.png")
+    assert [y for _, y in c.panels["moisture"].npk_wet] == [34.5, 34.5], c.panels["moisture"].npk_wet
+    assert len(c.panels["moisture"].points) == 4
+    # only old rows: no second series, no legend entry for it; the plot command reads it
+    assert soil.main(["plot", str(old_export), str(tmp_path / "old.png")]) == 0
+    c = soil.plot(soil.parse(old_export.read_text(), "t", from_board=False), tmp_path / "old2.png", lang="en")
+    legend = [t.get_text() for lg in c.fig.legends for t in lg.get_texts()]
+    assert not c.panels["moisture"].npk_wet and not [t for t in legend if "NPK probe" in t], legend
+    # a line one field short of the old rows is still no measurement
+    assert soil.parse_line(old_rows[0].rsplit(",", 1)[0])[0] is None
+
+
+
+ROW = "1704067254,{seq},51.6,5.40,26.3,420,41,9,160,masam,rendah,sedang,sedang,baik,indikatif,,34.5"
 
 
 def test_a_hand_made_csv_keeps_its_last_row_without_a_newline(tmp_path, capsys):

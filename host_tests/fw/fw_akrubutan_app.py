@@ -1,7 +1,8 @@
 """Akrubutan's app on the virtual board, for what the simulator cannot reach: a power cut at
 every byte of a soil.csv write, the log's rotation, the sample number after a power cut, the RTC
 record (versioned, checked: every damage falls back), an ADC2 pin while Wi-Fi is on, the OLED's
-16 columns, the settings' watchdog rule, samples paced start to start with the DS18B20 converting
+16 columns (every result page in both languages), the result pages turning and the OLED going
+dark across the tick wrap, the settings' watchdog rule, samples paced start to start with the DS18B20 converting
 during the Modbus reads, the remembered probe asked with one frame, and the sensors' supply
 switch (unpowered probes read 0 V and do not answer; the warm-up keeps frames off a starting
 probe); an NPK-only probe, a stored calibration checked field by field, a button held on
@@ -197,8 +198,10 @@ def test_the_result_screen_fits_16_columns_and_says_which_probe_failed():
     values = {"moisture": 100.0, "ph": 14.0, "temperature": -10.5, "ec": 19999, "n": 1999, "p": 1999, "k": 1999}
     meter.report(1, values, {"ph": "alkalis"}, {"n": ("rendah", "")}, [], {})
     screen = parts["oled"].text()
-    check(screen[:7] == ["Lembab 100.0%", "pH 14.00", " alkalis", "Suhu -10.5 C", "EC 19999 uS/cm",
-                         "N1999P1999K1999", "NPK ragu"], screen)
+    check(screen == ["Lembab 100.0%", "pH 14.00", " alkalis", "Suhu -10.5 C", "EC 19999 uS/cm",
+                     "N1999P1999K1999", "", " " * 13 + "1/2"], screen)
+    page2 = meter.page(meter.pages, 1)  # no advice given: two pages
+    check(page2 == ["N -", "P -", "K -", "Keyakinan:", " pH -", " NPK ragu", "air NPK -", " " * 13 + "2/2"], page2)
     meter.report(2, {"ph": 6.0}, {}, {}, [], {"moisture": "disconnected"})
     check(parts["oled"].text()[0] == "Lembab: rusak", "not 'rusak%%': %s" % parts["oled"].text())
     t0 = clock.us
@@ -214,7 +217,7 @@ def test_the_result_screen_never_cuts_a_number():
     # numbers, K on a line of its own, rather than "N65531P4464K5171"
     meter.report(1, {"n": 65531, "p": 4464, "k": 51712}, {}, {}, [], {})
     screen = parts["oled"].text()
-    check(screen[5:8] == ["N65531 P4464", "K51712", "NPK -"], screen)
+    check(screen[5:8] == ["N65531 P4464", "K51712", " " * 13 + "1/2"], screen)
     meter.probe = ProbeDriver(meter.master, 1, "jxct")
     values, faults = meter.readings({"n": 65531.0, "p": 4464, "k": 51712, "ec": 65535, "probe_moisture": 6553.5})
     check(values == {} and sorted(faults) == ["ec", "k", "n", "p", "probe_moisture"], (values, faults))
@@ -222,7 +225,7 @@ def test_the_result_screen_never_cuts_a_number():
 
 
 def test_every_oled_text_fits_16_columns_in_both_languages():
-    widest = {"measuring": (120,), "moist": ("100.0",), "ph": ("14.00", ""), "temp": ("-10.5",),
+    widest = {"npk_air": ("100.0%",), "measuring": (120,), "moist": ("100.0",), "ph": ("14.00", ""), "temp": ("-10.5",),
               "ec": ("19999",), "npk": ("999", "999", "999"), "cal_third": ("100%/100%", "9.18"),
               "cal_ok": ("100%/100%",), "why_slope": ("9.18", 999), "why_offset": (-9999,)}
     classes = ("sangat_masam", "masam", "agak_masam", "netral", "agak_alkalis", "alkalis")
@@ -232,6 +235,74 @@ def test_every_oled_text_fits_16_columns_in_both_languages():
                 if key in classes:
                     line = " " + line  # the pH class has its own line, indented
                 check(len(line) <= 16, "%s %s: %r is %d wide" % (lang, key, line, len(line)))
+
+
+def test_result_pages_fit_16_columns_in_both_languages_with_every_advice():
+    # every advice the logic gives, the longest crop list, a config error and the widest
+    # values: each page 8 lines of at most 16 columns, numbered; no word of the advice cut or
+    # lost, and an item that fits on a page is not split over two
+    crops = ", ".join([c[0] for c in logic.CROPS])
+    adv = [("lime",), ("acidify",), ("crops", crops), ("no_crops",), ("dry",), ("npk_unreliable",),
+           ("npk_check",), ("ph_calibrate",)]
+    values = {"moisture": 100.0, "ph": 8.0, "temperature": -10.5, "ec": 19999, "n": 1999, "p": 1999, "k": 1999,
+              "probe_moisture": 100.0}
+    classes = {"ph": "agak_alkalis", "n": "sedang", "p": "sedang", "k": "sedang"}
+    conf = {"ph": ("indikatif", ""), "n": ("indikatif", "")}
+    for lang in ("id", "en"):
+        board, parts, meter = make(lang=lang)
+        meter.config_bad = True
+        meter.report(1, values, classes, conf, adv, {"probe": "silent"})
+        n = (len(meter.pages) + app.PAGE_LINES - 1) // app.PAGE_LINES
+        pages = [meter.page(meter.pages, i) for i in range(n)]
+        check(parts["oled"].text() == [x.rstrip() for x in pages[0]], (parts["oled"].text(), pages[0]))
+        check(meter.page(meter.pages, n) == pages[0], "page n is page 1 again")
+        for i, p in enumerate(pages):
+            check(len(p) == 8 and p[7] == "%16s" % ("%d/%d" % (i + 1, n)), "%s page %d: %r" % (lang, i + 1, p))
+            for line in p:
+                check(len(line) <= 16, "%s page %d: %r is %d wide" % (lang, i + 1, line, len(line)))
+        t = meter.t
+        flat = [line for p in pages[2:] for line in p[:7]]
+        for item in [("config_bad",)] + adv:
+            lines = texts.wrap(t(item[0], *item[1:]))
+            check(" ".join(lines).split() == t(item[0], *item[1:]).split(), "%s %s: a word cut" % (lang, item[0]))
+            found = [i for i in range(len(flat)) if flat[i:i + len(lines)] == lines]
+            check(found and (len(lines) > 7 or found[0] // 7 == (found[0] + len(lines) - 1) // 7),
+                  "%s %s: %r not on one page: %r" % (lang, item[0], lines, flat))
+        check(pages[1][:7] == ["N " + t("sedang"), "P " + t("sedang"), "K " + t("sedang"),
+                               t("conf"), " pH " + t("indikatif"), " NPK " + t("indikatif"),
+                               t("npk_air", "100.0%")], pages[1])
+        check(t("probe_fault") in pages[0], "the silent probe on the readings page: %s" % pages[0])
+    check(texts.wrap("a bb  ccc " + "x" * 20, 6) == ["a bb", "ccc", "xxxxxx", "xxxxxx", "xxxxxx", "xx"],
+          texts.wrap("a bb  ccc " + "x" * 20, 6))
+    fwhelp.remove(*FILES)
+
+
+def test_the_pager_turns_pages_every_5_s_and_darkens_the_oled_across_the_tick_wrap():
+    # the tick counter wraps at 2**30 ms: the pages start 3 s before it
+    board, parts, meter = make(start_ms=(1 << 30) - 3000, probe="none", oled_off_min=1)
+    meter.pages = ["line %d" % i for i in range(10)]  # two pages
+    got = []
+
+    async def page():
+        got.append(clock.us)
+        await meter.pager()
+        got.append(clock.us)
+
+    fwhelp.run(page, 70000)
+    check(len(got) == 2 and 59999000 <= got[1] - got[0] < 60001000 and meter.dark,
+          "dark after 60 s: %s, dark %s" % (got, meter.dark))
+    shown = [(e["t_ms"], e["text"][0], e["text"][7]) for e in fwhelp.events("oled")][1:]  # [0]: cleared at start
+    check([s[1] for s in shown[:12]] == ["line 0", "line 7"] * 6 and shown[-1][1:] == ("", ""), shown)
+    check(len(shown) == 13 and shown[0][2].endswith("1/2") and shown[1][2].endswith("2/2"), shown)
+    gaps = [shown[i + 1][0] - shown[i][0] for i in range(12)]
+    check(all(4990 <= g <= 5010 for g in gaps), "a page every 5 s across the wrap: %s" % gaps)
+
+    # oled_off_min 0: lit for good; the ready screen is one page, without a number
+    board, parts, meter = make(probe="none", oled_off_min=0)
+    fwhelp.run(meter.pager, 600000)
+    check(not meter.dark and parts["oled"].text()[:2] == ["Akrubutan siap", "Tekan tombol"] and
+          parts["oled"].text()[7] == "", parts["oled"].text())
+    fwhelp.remove(*FILES)
 
 
 def test_settings_refuse_a_watchdog_shorter_than_one_sample():

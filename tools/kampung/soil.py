@@ -10,7 +10,9 @@ it to ``soil.csv.1`` and starts a new one (kit.store.append_line): the board kee
 files only. ``export`` reads both (older first), checks every line against the firmware's own
 columns (``HEADER`` in firmware/apps/akrubutan/app.py; a header line is skipped wherever it
 is, and a file without one, as older firmware wrote after a rotation, reads the same) and
-writes one CSV with the header once. Lines that are not a
+writes one CSV with the header once. Logs of older meters, whose rows end before the last
+column, ``npk_moisture_pct`` (the RS485 probe's own moisture), are read too: the export
+gives their rows that column empty. Lines that are not a
 measurement (a torn write, a foreign line) are skipped with a warning naming file and line; a
 row seen twice (same ``t``, ``seq`` and values, e.g. from merging two exports) is kept once.
 Sources are read in this order: ``--merge`` files, ``--flash`` folders, ``--port`` boards; give
@@ -18,8 +20,9 @@ them oldest first. Reading over USB stops the meter's program, so the board is r
 and the meter runs again.
 
 ``plot`` draws the class bands from firmware/apps/akrubutan/logic.py itself (pH classes, and
-rendah/sedang/tinggi per nutrient), marks readings whose confidence is *rendah* with an open
-circle, and uses the measurement number (``seq``) as x axis when the board had no clock
+rendah/sedang/tinggi per nutrient), draws the RS485 probe's own moisture beside the
+capacitive probe's (the NPK confidence is judged from it), marks readings whose confidence is
+*rendah* with an open circle, and uses the measurement number (``seq``) as x axis when the board had no clock
 (``t`` = 0) or a wrong one (after 2200). Matplotlib's Agg renderer: no display needed.
 
 Only files read from a board (``--flash``, ``--port``) take a last line without its newline
@@ -58,7 +61,12 @@ LOG = akr_app.LOG
 FILES = (LOG + ".1", LOG)  # older first
 HEADER = akr_app.HEADER
 COLUMNS = tuple(HEADER.split(","))
-NUMERIC = ("moisture_pct", "ph", "temp_c", "ec_us_cm", "n_mg_kg", "p_mg_kg", "k_mg_kg")
+# Columns a newer firmware added at the end of its rows; a row of an older meter ends before
+# them and is read with them empty. The oldest header is the current one without them.
+ADDED = ("npk_moisture_pct",)
+OLD_HEADER = ",".join(COLUMNS[:-len(ADDED)])
+NUMERIC = ("moisture_pct", "ph", "temp_c", "ec_us_cm", "n_mg_kg", "p_mg_kg", "k_mg_kg",
+           "npk_moisture_pct")
 CONFIDENCE = ("baik", "indikatif", "rendah")  # logic.confidence's flags
 NUTRIENTS = ("n", "p", "k")
 _FAULTS = re.compile(r"[A-Za-z0-9_;]*$")
@@ -135,7 +143,7 @@ NPK_NAMES = tuple(b[2] for b in npk_bands("n"))
 
 @dataclass
 class Row:
-    line: str  # the row exactly as the meter wrote it
+    line: str  # the row as the meter wrote it, with empty columns for those its firmware lacked
     t: int
     seq: int
     values: dict[str, float | None]
@@ -151,8 +159,12 @@ def _whole(text: str) -> bool:
 
 
 def parse_line(line: str) -> tuple[Row | None, str]:
-    """(Row, "") for a measurement line; (None, why) otherwise."""
+    """(Row, "") for a measurement line, of this firmware or an older one (without the ADDED
+    columns: they are read empty, and ``Row.line`` gets them); (None, why) otherwise."""
     parts = line.split(",")
+    if len(parts) == len(COLUMNS) - len(ADDED):
+        parts += [""] * len(ADDED)
+        line += "," * len(ADDED)
     if len(parts) != len(COLUMNS):
         return None, f"{len(parts)} of {len(COLUMNS)} fields"
     rec = dict(zip(COLUMNS, parts, strict=True))
@@ -203,7 +215,7 @@ def parse(text: str, source: str, warn: Callable[[str], None] = _stderr,
         lines.pop()
     for n, raw in enumerate(lines, 1):
         line = raw.rstrip("\r")
-        if not line.strip() or line == HEADER:
+        if not line.strip() or line in (HEADER, OLD_HEADER):
             continue
         if torn_end and n == len(lines):
             warn(f"{source} line {n}: skipped, the row has no end (a write cut short): {line[:60]!r}")
@@ -400,6 +412,7 @@ PH_COLOURS = {"sangat_masam": "#f4b6b0", "masam": "#f8d0a8", "agak_masam": "#fbe
 NPK_COLOURS = {"rendah": "#f6c8b4", "sedang": "#faeebb", "tinggi": "#cdeac0"}
 MOISTURE_BAND_COLOUR = "#dbe9f6"  # where the NPK probe's figures are comparable
 POINT = "#1f3b73"  # a usable reading: filled
+NPK_WET = "#2a9d8f"  # the RS485 probe's own moisture: the one the NPK confidence is judged from
 LOW = "#c0392b"  # confidence rendah: open circle, white inside
 WIB = 7  # Magelang's time zone, UTC+7
 
@@ -412,7 +425,9 @@ LABELS = {
            "order": "Urutan baris di log: papan tanpa jam dan seq berulang",
            "title": "Akrubutan: {n} pengukuran", "point": "pengukuran",
            "low": "keyakinan rendah (jangan dipakai untuk keputusan)",
-           "wet": "basah cukup\nuntuk NPK", "none": "tidak ada data"},
+           "wet": "basah cukup\nuntuk NPK, di\nprobe NPK",
+           "npk_wet": "kelembapan di probe NPK (RS485)",
+           "none": "tidak ada data"},
     "en": {"moisture": "Soil moisture (%)", "ph": "pH (H\u2082O)", "n": "N (mg/kg)",
            "p": "P (mg/kg)", "k": "K (mg/kg)",
            "time": "Time ({tz})", "seq": "Measurement number (seq): the board had no clock, t = 0",
@@ -421,7 +436,9 @@ LABELS = {
            "order": "Row order in the log: no clock and seq repeats",
            "title": "Akrubutan: {n} measurements", "point": "measurement",
            "low": "low confidence (not for decisions)",
-           "wet": "moist enough\nfor NPK", "none": "no data"},
+           "wet": "moist enough\nfor NPK, at the\nNPK probe",
+           "npk_wet": "moisture at the NPK probe (RS485)",
+           "none": "no data"},
 }
 
 
@@ -431,6 +448,7 @@ class Panel:
     bands: list[tuple[float, float, str, str]] = field(default_factory=list)  # from, to, class, colour
     points: list[tuple[float, float]] = field(default_factory=list)  # (x, y) drawn filled
     low: list[tuple[float, float]] = field(default_factory=list)  # (x, y) open: confidence rendah
+    npk_wet: list[tuple[float, float]] = field(default_factory=list)  # moisture: the RS485 probe's
 
 
 @dataclass
@@ -540,7 +558,10 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
             if y is not None:
                 pts.append((x, y, getattr(r, conf_of) if conf_of else ""))
         ys = [p[1] for p in pts]
-        lo, hi = _y_range(kind, ys, raw)
+        if kind == "moisture":  # the NPK probe's own, where the log has it (newer firmware)
+            panel.npk_wet = [(x, r.values["npk_moisture_pct"]) for x, r in zip(xs, rows, strict=True)
+                             if r.values["npk_moisture_pct"] is not None]
+        lo, hi = _y_range(kind, ys + [y for _, y in panel.npk_wet], raw)
         ax.set_ylim(lo, hi)
         label_at = blended_transform_factory(ax.transAxes, ax.transData)
         for b_lo, b_hi, name in raw:
@@ -556,6 +577,9 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
                 ax.text(1.01, (bottom + top) / 2, _band_label(kind, name, b_lo, b_hi, lang),
                         transform=label_at, ha="left", va="center", fontsize=7.5,
                         color="#333333", clip_on=False)
+        if panel.npk_wet:
+            ax.plot(*zip(*panel.npk_wet, strict=True), color=NPK_WET, linewidth=0.9, marker="D",
+                    markersize=4.5, zorder=3)
         if pts:
             ax.plot([p[0] for p in pts], ys, color="#8a8a8a", linewidth=0.9, zorder=2)
             panel.points = [(x, y) for x, y, c in pts if c != "rendah"]
@@ -567,7 +591,7 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
                 ax.plot(*zip(*panel.low, strict=True), linestyle="none", marker="o", markersize=8,
                         markerfacecolor="white", markeredgecolor=LOW, markeredgewidth=1.8,
                         zorder=3)
-        else:
+        elif not panel.npk_wet:
             ax.text(0.5, 0.5, lab["none"], transform=ax.transAxes, ha="center", va="center",
                     color="#666666")
         ax.set_ylabel(lab[kind], fontsize=9)
@@ -593,6 +617,9 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
                      label=lab["point"]),
               Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="white",
                      markeredgecolor=LOW, markeredgewidth=1.8, label=lab["low"])]
+    if panels["moisture"].npk_wet:
+        legend.append(Line2D([], [], color=NPK_WET, linewidth=0.9, marker="D", markersize=4.5,
+                             label=lab["npk_wet"]))
     fig.legend(handles=legend, loc="upper right", ncol=2, fontsize=8, frameon=False,
                bbox_to_anchor=(0.85, 0.975))
     fig.savefig(out, dpi=dpi, format="png", facecolor="white")

@@ -10,7 +10,9 @@ reset, boot, deep sleep).
 
 A short press measures: the sensors are sampled every ``sample_ms`` for up to ``measure_s``,
 stopping early once the last 5 samples agree; the median of each goes through the calibrations
-and the assessment (logic.py), is printed, shown and appended to soil.csv. A long press (3 s)
+and the assessment (logic.py), is printed, appended to soil.csv and shown as pages that take
+turns every PAGE_MS until the next press (readings; classes and confidence; advice); after
+``oled_off_min`` the OLED goes dark and a press only wakes it. A long press (3 s)
 calibrates pH: 6.86 first, then 4.01 or 9.18, and optionally the other one of those two. With
 ``sleep_min`` > 0 the meter is a field logger: it switches the sensors on, waits
 ``sensor_warmup_ms``, measures, switches the sensors and the OLED off and goes back to deep
@@ -30,7 +32,7 @@ from kit import log, store
 LOG = "soil.csv"
 PH_CAL = "ph_cal.json"  # {"cal": PhCal.to_json(), "t": unix seconds of the calibration}
 HEADER = ("t,seq,moisture_pct,ph,temp_c,ec_us_cm,n_mg_kg,p_mg_kg,k_mg_kg,ph_class,n_class,"
-          "p_class,k_class,conf_ph,conf_npk,faults")
+          "p_class,k_class,conf_ph,conf_npk,faults,npk_moisture_pct")  # new columns go at the end
 STABLE_N = 5
 TOLERANCE = {"moisture_v": 0.02, "ph_v": 0.01, "temperature": 0.3, "probe_moisture": 1.0,
              "ec": 20, "n": 3, "p": 3, "k": 3, "probe_ph": 0.1}
@@ -39,6 +41,8 @@ CAL_WAIT_MS = 300000  # a calibration step left alone this long is cancelled (th
 THIRD_WAIT_MS = 60000  # the optional third buffer: no press within this finishes with two
 OLED_I2C_HZ = 400000  # SSD1306 fast mode: a whole frame takes 23 ms on the bus (92 ms at 100 kHz)
 REFUSED_WAIT_MS = 60000  # a refused calibration's reason stays up until a press, or this long
+PAGE_MS = 5000  # each result page is shown this long, then the next: 7 short lines read in 5 s
+PAGE_LINES = 7  # text lines of a result page; the 8th is its number, "2/4"
 # An ADC input reads up to the chip's top at 11 dB (hal.adc_max_uv(): 3.1 V on an ESP32, 2.5 V
 # on an ESP32-C3); a higher voltage reads as the top. A reading within ADC_EDGE_V of the top or
 # of 0 V is a wire off (floating), a short, or a module whose output is beyond the pin's range:
@@ -87,6 +91,8 @@ class Meter:
         self.temp = None
         self.oled = None
         self.lines = None
+        self.pages = None  # the last result's pages (report()); None: the ready screen
+        self.dark = False  # the OLED switched off after oled_off_min without a press
         if settings["probe"] != "none" and hal.has("rs485_tx"):
             from drivers import modbus_rtu
 
@@ -118,7 +124,7 @@ class Meter:
         if lines == self.lines:
             return
         self.lines = lines
-        print("OLED: " + " | ".join(lines))
+        print("OLED: " + " | ".join([ln for ln in lines if ln]))  # blank lines left out
         if self.oled is not None:
             try:
                 self.oled.show_lines(lines)
@@ -437,11 +443,29 @@ class Meter:
             npk = ["N%s P%s" % (val("n", 0), val("p", 0)), "K" + val("k", 0)]
         lines = [t("moist", val("moisture")) if "moisture" in values else t("moist_fault"),
                  t("ph", val("ph", 2) if "ph" in values or "ph" not in faults else t("fault"), ""), " " + ph_word,
-                 t("temp", val("temperature")), t("ec", val("ec", 0))] + npk + \
-                ["NPK " + (t("conf_rendah") if npk_conf[0] == "rendah" else t(npk_conf[0]) if npk_conf[0] else none)]
+                 t("temp", val("temperature")), t("ec", val("ec", 0))] + npk
         if "probe" in faults:  # the RS485 probe did not answer (or none was found)
             lines.append(t("probe_fault"))
-        self.show(lines)
+
+        def flag(k):
+            f = conf.get(k, ("",))[0]
+            return t("conf_rendah") if f == "rendah" else t(f) if f else none
+
+        # page 2: the classes of N, P, K (pH's is on page 1, under its reading), the confidence
+        # flags, and the moisture the NPK confidence is judged from: the RS485 probe's own;
+        # pages 3+: the advice, each item on the page it fits on
+        page2 = [k.upper() + " " + (t(classes[k]) if k in classes else none) for k in "npk"] + \
+            [t("conf"), " pH " + flag("ph"), " NPK " + flag("n"),
+             t("npk_air", val("probe_moisture") + "%" if "probe_moisture" in values else none)]
+        flat = []  # the pages' lines one after the other, PAGE_LINES a page
+        for item in [lines, page2] + [texts.wrap(t(a[0], *a[1:])) for a in
+                                      ([("config_bad",)] if self.config_bad else []) + adv]:
+            r = len(flat) % PAGE_LINES
+            if r and r + len(item) > PAGE_LINES:
+                flat += [""] * (PAGE_LINES - r)
+            flat += item
+        self.pages = flat
+        self.show(self.page(flat, 0))
         for k in sorted(faults):
             log.info("akrubutan: %s: %s" % (k, faults[k]))
         digits = {"ph": 2, "ec": 0, "n": 0, "p": 0, "k": 0}
@@ -454,7 +478,7 @@ class Meter:
         row = [str(unix_time()), str(seq), val("moisture"), val("ph", 2), val("temperature"),
                val("ec", 0), val("n", 0), val("p", 0), val("k", 0), classes.get("ph", ""),
                classes.get("n", ""), classes.get("p", ""), classes.get("k", ""),
-               conf.get("ph", ("",))[0], npk_conf[0], ";".join(sorted(faults))]
+               conf.get("ph", ("",))[0], npk_conf[0], ";".join(sorted(faults)), val("probe_moisture")]
         for i in range(len(row)):
             if row[i] == none:
                 row[i] = ""
@@ -646,15 +670,41 @@ class Meter:
                         pass  # the header
         return 0
 
-    def sleep_display(self):
-        """The OLED off while the meter sleeps: a lit SSD1306 draws 10-20 mA, a thousand times
-        a sleeping ESP32, and keeps its picture (and its current) through the ESP32's deep
-        sleep; the driver turns it on again at the next wake."""
+    def oled_power(self, on):
+        """The OLED on or off. Off while the meter sleeps or nobody pressed for oled_off_min: a
+        lit SSD1306 draws 10-20 mA, a thousand times a sleeping ESP32, and keeps its picture
+        (and its current) through the ESP32's deep sleep; the driver turns it on again at the
+        next wake."""
         if self.oled is not None:
             try:
-                self.oled.power(False)
+                self.oled.power(on)
             except OSError as e:
                 log.info("akrubutan: OLED error", e)
+
+    @staticmethod
+    def page(flat, i):
+        """Page ``i`` (counted round) of the lines ``flat``, PAGE_LINES a page; with more than
+        one, the page's number on the bottom line, right-aligned."""
+        n = (len(flat) + PAGE_LINES - 1) // PAGE_LINES
+        i %= n
+        p = flat[i * PAGE_LINES:(i + 1) * PAGE_LINES]
+        return p + [""] * (PAGE_LINES - len(p)) + ["%16s" % ("%d/%d" % (i + 1, n))] if n > 1 else p
+
+    async def pager(self):
+        """Show the result's pages (or the ready screen) in turn, each PAGE_MS (start to start),
+        until cancelled: run() does at a press. After ``oled_off_min`` minutes (0: never) the
+        OLED goes dark (self.dark)."""
+        off = self.s["oled_off_min"] * 60000 if self.oled is not None else 0
+        start = due = time.ticks_ms()
+        i = 0
+        while not off or time.ticks_diff(due, start) < off:
+            self.show(self.page(self.pages or self.ready_lines(), i))
+            i += 1
+            due = time.ticks_add(due, PAGE_MS)
+            wait = time.ticks_diff(due, time.ticks_ms())
+            await asyncio.sleep_ms(wait if wait > 0 else 0)
+        self.oled_power(False)
+        self.dark = True
 
     def ready_lines(self):
         """The waiting screen, with what the farmer should know: config.json unusable (the
@@ -688,13 +738,24 @@ class Meter:
             await self.measure_and_log(self.next_seq())
             log.info("akrubutan:", self.t("sleeping", self.s["sleep_min"]))
             self.sensors_off()
-            self.sleep_display()
+            self.oled_power(False)
             self.hal.deepsleep(self.sleep_ms())
             return
         while True:
-            self.show(self.ready_lines())
+            # the last result (or the ready screen) stays, its pages taking turns, until a press
+            pager = asyncio.create_task(self.pager())
             held = await self.wait_press()
+            pager.cancel()
+            if self.dark:
+                # a press on the dark OLED only wakes it, to the result's first page: the farmer
+                # sees the result (or the ready screen) before a press measures, and one who
+                # wanted to read the result again does not lose it to a new measurement
+                self.dark, self.lines = False, None
+                self.show(self.page(self.pages or self.ready_lines(), 0))  # drawn, then lit
+                self.oled_power(True)
+                continue
             if held is not None and held >= LONG_PRESS_MS:
+                self.pages = None  # a result read with the calibration before is not kept up
                 await self.calibrate_ph()
             else:
                 if self.master is not None and self.probe is None:
@@ -702,7 +763,6 @@ class Meter:
                     # the watchdog fed between addresses
                     await self.find_probe()
                 await self.measure_and_log(self.next_seq())
-                await asyncio.sleep_ms(500)
 
 
 def load_settings(values, source):

@@ -28,6 +28,9 @@ Change them in ``config.json`` on the board inside the device's section, for exa
   says the remembered probe did not answer.
 - watchdog_s 10: the watchdog resets a meter whose loop stopped; 0 turns it off, otherwise at
   least 6 s (a sample can take ~4 s and the wait between samples up to 5 s).
+- oled_off_min 5: on the button, the result (or the ready screen) stays on the OLED, its pages
+  taking turns, until a press; after this many minutes without one the OLED goes dark (a lit
+  SSD1306 draws 10-20 mA) and the next press only wakes it. 0 keeps it lit.
 - crops: more crops for the advice, as [name (1-20 characters), lowest pH, highest pH], e.g.
   [["cabai", 6.0, 7.0]] from your extension officer's table.
 """
@@ -51,6 +54,7 @@ SCHEMA = {
     "sensor_warmup_ms": (1000, ("int", 0, 10000)),
     "crops": ([], ("crops",)),
     "watchdog_s": (10, ("int", 0, 60)),
+    "oled_off_min": (5, ("int", 0, 60)),
 }
 
 

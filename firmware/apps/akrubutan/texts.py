@@ -1,13 +1,14 @@
 """Akrubutan's texts, Bahasa Indonesia and English: ``key|text``. The OLED shows 16 characters
 a line (8x8 font, 128 px): every text in OLED_KEYS fits, with its widest values (a further
-``|`` starts a new line); the console and the CSV log use the same words."""
+``|`` starts a new line); the advice texts go to the console whole and to the result's advice
+pages through wrap(); the console and the CSV log use the same words."""
 
 # keys shown on the OLED (the rest, advice and messages, go to the console only); one string,
 # not a tuple of them: only the tests read it
 OLED_KEYS = ("ready press searching measuring moist moist_fault ph temp ec npk sangat_masam masam "
              "agak_masam netral agak_alkalis alkalis rendah sedang tinggi baik indikatif conf_rendah "
              "cal_686 cal_second cal_third cal_ok cal_bad cal_cancel cal_read cal_ack why_side why_slope "
-             "why_offset why_unstable why_adc why_read why_other probe_fault config_bad fault")
+             "why_offset why_unstable why_adc why_read why_other probe_fault config_bad fault conf npk_air")
 
 _ID = """
 ready|Akrubutan siap
@@ -20,7 +21,6 @@ ph|pH %s %s
 temp|Suhu %s C
 ec|EC %s uS/cm
 npk|N%s P%s K%s
-cls_n|N %s
 none|-
 fault|rusak
 sangat_masam|sangat masam
@@ -35,6 +35,8 @@ tinggi|tinggi
 baik|baik
 indikatif|indikatif
 conf_rendah|ragu
+conf|Keyakinan:
+npk_air|air NPK %s
 lime|Tanah masam: beri kapur pertanian (dolomit)
 acidify|Tanah basa: tambah bahan organik / belerang
 crops|pH cocok untuk: %s
@@ -77,7 +79,6 @@ ph|pH %s %s
 temp|Temp %s C
 ec|EC %s uS/cm
 npk|N%s P%s K%s
-cls_n|N %s
 none|-
 fault|fault
 sangat_masam|very acid
@@ -92,6 +93,8 @@ tinggi|high
 baik|good
 indikatif|indicative
 conf_rendah|doubtful
+conf|Confidence:
+npk_air|NPK moist %s
 lime|Acid soil: apply agricultural lime (dolomite)
 acidify|Alkaline soil: add organic matter / sulphur
 crops|pH suits: %s
@@ -136,3 +139,23 @@ def text(lang, key, *args):
         i += len(key) + 2
         fmt = table[i:table.find("\n", i)]
     return fmt % args if args else fmt
+
+
+def wrap(s, width=16):
+    """``s`` as lines of at most ``width`` characters, broken between words (a word longer than
+    a line, which no text here has, is cut)."""
+    out = []
+    line = ""
+    for w in s.split():
+        if line and len(line) + 1 + len(w) <= width:
+            line += " " + w
+            continue
+        if line:
+            out.append(line)
+        while len(w) > width:
+            out.append(w[:width])
+            w = w[width:]
+        line = w
+    if line:
+        out.append(line)
+    return out
