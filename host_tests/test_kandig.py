@@ -91,3 +91,19 @@ def test_the_default_scenario_runs(tmp_path):
     proc, events, _ = simulate("kandig", quiet=True)
     assert proc.returncode == 0
     assert lcd_logs(events).count("Alarm dimatikan | ") == 3
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_siren_ends_on_time_and_an_idle_unit_still_feeds_its_watchdog(tmp_path, runtime):
+    # The housekeeping task sleeps until its next duty instead of waking every 100 ms: the
+    # siren stops exactly own_siren_s after it started (it used to stop at the next 100 ms
+    # tick), and the watchdog, the shortest allowed (1 s), is fed in time through a long idle
+    # stretch and a siren (a missed feed resets the virtual board).
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 120}],
+                 config={"button_types": {"alarm_button": "maling"}, "own_siren_s": 5,
+                         "watchdog_s": 1}, duration_ms=20000)
+    start = siren_on(events)[0]
+    ends = [e["t_ms"] for e in events if e["kind"] == "log" and e["text"] == "LCD: Kandig | Alarm lokal saja"]
+    assert ends[-1] - start == 5000, f"siren from {start} ms, idle screen again at {ends[-1]} ms"
+    assert not [e for e in events if e["kind"] == "reset"], "the watchdog was not fed in time"
+    assert len([e for e in events if e["kind"] == "boot"]) == 1

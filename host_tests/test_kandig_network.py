@@ -65,6 +65,10 @@ def test_two_strikes_sound_maling_in_every_house_and_heard_it_reaches_the_presse
         for h in ("h02", "h03"):
             nb.wait_for(lambda h=h: sounding(nb, h), 15, f"the alert in {h}")
             assert "h01-1 maling from h01" in sounding(nb, h)[0]
+            order = [e.get("kind") for e in nb.houses[h].events()
+                     if (e.get("part") == "siren" and e.get("value") == 1)
+                     or "kandig: sounding" in e.get("text", "")]
+            assert order[:2] == ["pin", "log"], f"{h}: the siren before the console line: {order}"
             nb.wait_for(lambda h=h: screen(nb, h) == ["AWAS: Maling", "Rumah h01"], 5,
                         lambda h=h: f"{h}'s screen: {screen(nb, h)}")
         nb.wait_for(lambda: outbox(nb, "h01") == [], 10, "the outbox emptied by the PUBACK")

@@ -78,6 +78,14 @@ def test_rhythms_beat_the_kentongan_codes():
           "count -> type")
 
 
+def test_no_rhythm_step_is_shorter_than_the_players_slice():
+    # The unit's player wakes every STEP_MIN_MS during a long step (not every 20 ms) to pick up
+    # a new pattern; that is only on time when no pattern starts with a shorter step.
+    for strikes in range(0, 9):
+        steps = logic.rhythm(strikes, 2700)
+        check(min(st[1] for st in steps) >= logic.STEP_MIN_MS, "%d strikes: %r" % (strikes, steps))
+
+
 def alert(house="h01", **over):
     d = {"v": 1, "id": house + "-7", "type": "maling", "house": house, "seq": 7, "t": 0,
          "drill": False}

@@ -475,3 +475,74 @@ def test_concurrent_publishers_keep_packet_order():
     run(scenario)
     pids = [p[-4] << 8 | p[-3] for _, p in b.packets if p[0] >> 4 == 3]
     check(pids == sorted(pids) and len(pids) == 12, "packet ids in stream order %r" % pids)
+
+
+def test_a_whole_publish_is_read_at_once():
+    # The client asks the socket for what it holds (up to 256 bytes), not field by field: a
+    # small PUBLISH costs one read, where the header, the length, the topic, the packet id and
+    # the payload cost one each before (on the unix port each is a poll() and a trip through
+    # the scheduler, on every house of a neighbourhood at the same moment).
+    b = FakeBroker()
+
+    async def scenario():
+        c = FakeNetClient([b])
+        await c.connect()
+        before = b.reads
+        b.feed(publish_packet("kandig/v1/rt05/house/h07/alert", bytes(100), 1, False, False, 5))
+        msg = await c.message()
+        check(msg == ("kandig/v1/rt05/house/h07/alert", bytes(100), False), "message %r" % (msg,))
+        check(b.reads - before == 1, "reads for one PUBLISH: %d" % (b.reads - before))
+        c.deinit()
+
+    run(scenario)
+    check(b.packets[-1][1] == b"\x40\x02\x00\x05", "PUBACK %r" % (b.packets[-1][1],))
+
+
+class QueuedBroker(FakeBroker):
+    """Sends ``queued`` right behind its CONNACK, as a broker does with the QoS 1 messages it
+    kept for a session (clean_session=False): without a chunk limit, one read gets them all."""
+
+    def __init__(self, queued, **kwargs):
+        super().__init__(**kwargs)
+        self.queued = queued
+
+    def _answer(self, p, pos):
+        super()._answer(p, pos)
+        if p[0] >> 4 == 1:
+            self.feed(self.queued)
+
+
+def _split_or_together(chunk, queued):
+    cut = FakeBroker(chunk=chunk)
+    b = QueuedBroker(queued, chunk=chunk)
+    got = []
+
+    async def scenario():
+        c = FakeNetClient([cut, b])
+        await c.connect()
+        cut.feed(publish_packet("lost/half", b"never", 1, False, False, 9)[:6])
+        await asyncio.sleep_ms(10)
+        cut.hang_up()
+        await c.disconnected()
+        await c.connect()
+        async for msg in c:
+            got.append(msg)
+            if len(got) == 3:
+                c.deinit()
+
+    run(scenario)
+    return got, [p for _, p in b.packets if p[0] == 0x40]
+
+
+def test_packets_split_or_run_together_by_tcp_read_the_same():
+    # TCP keeps no packet boundaries: a packet may arrive in pieces (here down to one byte a
+    # read) and packets may arrive together (CONNACK and the kept messages in one read). Every
+    # way gives the same messages and PUBACKs, and a piece left over from a lost connection is
+    # never read as the start of the next connection's packets.
+    queued = (publish_packet("k/1", b"one", 1, False, True, 3) + publish_packet("k/2", b"two", 0)
+              + publish_packet("k/3", bytes(300), 1, False, False, 4))
+    want = [("k/1", b"one", False), ("k/2", b"two", False), ("k/3", bytes(300), False)]
+    for chunk in (None, 1, 7, 200):
+        got, acks = _split_or_together(chunk, queued)
+        check(got == want, "chunk %r: messages %r" % (chunk, got))
+        check(acks == [b"\x40\x02\x00\x03", b"\x40\x02\x00\x04"], "chunk %r: PUBACKs %r" % (chunk, acks))

@@ -9,7 +9,10 @@ Tasks: ``buttons`` samples every 10 ms and sounds the siren before anything touc
 network or the flash; ``player`` beats the rhythm; ``network`` keeps Wi-Fi and the MQTT
 connection up with backoff; ``listen`` acts on alerts, cancels, acks and hub commands;
 ``outbox`` sends what waits on flash and drops it when the broker acknowledged it; ``watch``
-ends sirens, sends heartbeats, feeds the watchdog and keeps the LCD current.
+ends sirens, sends heartbeats, feeds the watchdog and keeps the LCD current. ``watch`` sleeps
+until its next duty (a siren's end, a heartbeat, feeding the watchdog; IDLE_MS at most) and is
+poked when an alert goes out, so an idle unit wakes a few times a second in all, not ten times
+a second for ``watch`` alone, and a received alert does not wake it.
 """
 
 import asyncio
@@ -24,6 +27,10 @@ from kit.net import WiFi
 OUTBOX = "kandig_outbox.json"  # {"seq": last alert seq, "items": [[topic, payload], ...]}
 POLL_MS = 10
 DRILL_S = 5
+SENDING_MS = 100  # while the broker has not acknowledged an alert, the outbox is checked this often
+# watch's longest sleep: at most the shortest siren (5 s: siren_s, own_siren_s and a drill), so it
+# wakes before any siren that started meanwhile must end, and then sleeps exactly until then
+IDLE_MS = 2500
 _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0  # the ESP32 counts from 2000
 
 
@@ -79,7 +86,7 @@ class Kandig:
         buzzer = hal.pwm("buzzer", s["buzzer_hz"]) if hal.has("buzzer") else None
         led = hal.output("led") if hal.has("led") else None
         self.outputs = SirenOutputs(siren, buzzer, led, active)
-        self.player = feedback.Player(self.outputs)
+        self.player = feedback.Player(self.outputs, slice_ms=logic.STEP_MIN_MS)
         self.quiet = self.player.loop
         diff = time.ticks_diff
         self.buttons = []  # [pin, PressCounter, alert type or None (count the presses)]
@@ -117,6 +124,7 @@ class Kandig:
         self.sending = {}  # payload -> packet id of the publish waiting for PUBACK
         self.own_payload = None  # the payload of the alert this house raised last
         self.wake = asyncio.Event()  # something new in the outbox, or the link came up
+        self.poke = asyncio.Event()  # ``watch`` has a duty sooner than it planned
         self.pressed = asyncio.ThreadSafeFlag()  # set by a button's interrupt
         self.boot_ms = time.ticks_ms()
         self.watchdog = None
@@ -306,6 +314,7 @@ class Kandig:
             fails = 0
             log.info("kandig: online as", self.me)
             self.wake.set()
+            self.poke.set()  # watch plans the heartbeats
             if self.sounding is None:
                 self.show_idle()
             try:
@@ -330,6 +339,7 @@ class Kandig:
                         self.sending[item[1]] = await client.publish(item[0], item[1], 1)
                     except MQTTError:
                         break
+                    self.poke.set()  # watch drops it from the outbox once the broker has it
             await self.wake.wait()  # items left from before a reset went out above: same ids
             self.wake.clear()
 
@@ -376,8 +386,9 @@ class Kandig:
                 if not rate.allow(time.ticks_ms()):
                     log.info("kandig: %s over the rate limit, ignored" % sender)
                     return
-            log.info("kandig: sounding", data["id"], data["type"], "from", sender)
+            # the siren first: the console line (a UART at 115200 baud: ~5 ms for it) can wait
             self.sound(data["id"], sender, data["type"], False, data.get("drill", False))
+            log.info("kandig: sounding", data["id"], data["type"], "from", sender)
         elif kind == "cancel":
             if snd is not None and snd[0] == data["id"]:
                 if data.get("why") == "false_alarm":
@@ -412,8 +423,11 @@ class Kandig:
 
     async def watch(self):
         beat_ms = self.s["beat_s"] * 1000
+        # feed the watchdog every quarter of its timeout
+        feed_ms = min(self.s["watchdog_s"] * 250 or IDLE_MS, IDLE_MS)
         last_beat = time.ticks_ms()
         while True:
+            self.poke.clear()
             now = time.ticks_ms()
             if self.watchdog is not None:
                 self.watchdog.feed()
@@ -434,7 +448,27 @@ class Kandig:
                              "seq": self.box["seq"]}))
                     except MQTTError:
                         pass
-            await asyncio.sleep_ms(100)
+            await self._rest(self._next_duty(time.ticks_ms(), feed_ms, last_beat, beat_ms))
+
+    def _next_duty(self, now, feed_ms, last_beat, beat_ms):
+        """Milliseconds until ``watch`` has something to do."""
+        wait = SENDING_MS if self.sending else feed_ms
+        snd = self.sounding
+        if snd is not None:
+            wait = min(wait, time.ticks_diff(snd[4], now))
+        client = self.client
+        if client is not None and client.connected:
+            wait = min(wait, time.ticks_diff(time.ticks_add(last_beat, beat_ms), now))
+        return wait if wait > 0 else 0
+
+    async def _rest(self, ms):
+        """Sleep ``ms``, or less when poked."""
+        if self.poke.is_set():
+            return
+        try:
+            await asyncio.wait_for_ms(self.poke.wait(), ms)
+        except asyncio.TimeoutError:
+            pass
 
     async def run(self):
         self.show_idle()

@@ -102,11 +102,15 @@ class Seen:
         return True
 
 
+STEP_MIN_MS = 100  # no step of a rhythm is shorter (titir's): the player's slice (kit.feedback)
+
+
 def rhythm(strikes, freq, strike_ms=150, gap_ms=250, pause_ms=1500):
     """Siren steps (on, ms, freq): ``strikes`` beats, then a pause, repeated by the player.
-    0 strikes = titir, the continuous beating for a disaster."""
+    0 strikes = titir, the continuous beating for a disaster. No step is shorter than
+    STEP_MIN_MS."""
     if strikes <= 0:
-        return ((1, 100, freq), (0, 100, 0))
+        return ((1, STEP_MIN_MS, freq), (0, STEP_MIN_MS, 0))
     steps = []
     for i in range(strikes):
         steps.append((1, strike_ms, freq))

@@ -528,7 +528,7 @@ class MQTTClient:
                     w.write(more)
                 if _backlog(w):
                     await asyncio.wait_for_ms(w.drain(), self.timeout_ms)
-                else:
+                elif not ack:  # (a PUBACK is sent by the reader, which yields at its next read)
                     await asyncio.sleep_ms(0)  # all in the socket already: only let others run
                 self._last_tx = time.ticks_ms()
                 return True
@@ -728,6 +728,15 @@ class MQTTClient:
         except (OSError, EOFError, ValueError, MQTTError) as e:
             self._lost(_why(e))
 
+    def _cut(self, n):
+        """The next ``n`` bytes when they have been received already, else None (without the
+        cost of a coroutine: ``self._cut(n) or await self._take(r, n)``)."""
+        at = self._at
+        if len(self._rx) - at < n:
+            return None
+        self._at = at + n
+        return self._rx[at:at + n]
+
     async def _take(self, r, n):
         """The next ``n`` bytes from the connection. The socket is read for whatever it holds
         (at least ``_RX`` bytes asked for), so a small packet costs one read and one wait for
@@ -749,20 +758,20 @@ class MQTTClient:
 
     async def _read_packet(self, r):
         hdr = self._hdr
-        b = await self._take(r, 2)
+        b = self._cut(2) or await self._take(r, 2)
         hdr[0] = b[0]
         hdr[1] = b[1]
         i = 1
         while hdr[i] & 0x80 and i < 4:
             i += 1
-            hdr[i] = (await self._take(r, 1))[0]
+            hdr[i] = (self._cut(1) or await self._take(r, 1))[0]
         n = decode_length(hdr, 1)[0]  # ValueError past 4 bytes
         self._last_rx = time.ticks_ms()
         kind = hdr[0] >> 4
         if kind == _PUBLISH:
             await self._on_publish(r, hdr[0], n)
         elif kind == _PUBACK and n == 2:
-            b = await self._take(r, 2)
+            b = self._cut(2) or await self._take(r, 2)
             pid = b[0] << 8 | b[1]
             for m in self._inflight:
                 if m[0] == pid:
@@ -770,7 +779,7 @@ class MQTTClient:
                     self._acked.set()  # wakes wait_acked() and a publish waiting for room
                     break
         elif kind == _SUBACK and n >= 3:
-            b = await self._take(r, n)
+            b = self._cut(n) or await self._take(r, n)
             if (b[0] << 8 | b[1]) == self._sub_pid:
                 self._sub_codes = b[2:]
                 self._sub_evt.set()
@@ -789,7 +798,7 @@ class MQTTClient:
         qos = flags >> 1 & 3
         if qos > 1:
             raise MQTTError("received a QoS %d PUBLISH: only QoS 0 and 1 are supported" % qos)
-        b = await self._take(r, 2)
+        b = self._cut(2) or await self._take(r, 2)
         tlen = b[0] << 8 | b[1]
         rest = n - 2 - tlen - (2 if qos else 0)
         if rest < 0:
@@ -799,16 +808,16 @@ class MQTTClient:
             await self._skip(r, tlen)
             topic = b""
         else:
-            topic = await self._take(r, tlen)
+            topic = self._cut(tlen) or await self._take(r, tlen)
         pid = 0
         if qos:
-            b = await self._take(r, 2)
+            b = self._cut(2) or await self._take(r, 2)
             pid = b[0] << 8 | b[1]
         if big:
             await self._skip(r, rest)
             self.dropped += 1  # still acknowledged: sent again, it would only be dropped again
         else:
-            payload = await self._take(r, rest) if rest else b""
+            payload = (self._cut(rest) or await self._take(r, rest)) if rest else b""
             # A full queue stops the reading here: TCP flow control then holds the broker
             # back, and nothing is lost. The keepalive does not count this time as dead.
             while len(self._queue) >= self.queue_len:

@@ -10,6 +10,11 @@ CPython: ``time.py`` is loaded as the ``time`` module (the real one stays reacha
 ``_vhw_real_time``), asyncio gets an event loop whose ``time()`` is the virtual clock and whose
 selector advances it, and the MicroPython-only asyncio names the firmware uses (``sleep_ms``,
 ``ThreadSafeFlag``, ``wait_for_ms``) are added. These shims are the only runtime differences.
+
+Real time (houses on a real broker, ``clock.follow_real_time()``): the idle wait really sleeps
+(in whole ms, as the unix port's poll does), and after every wait, even one that did not sleep,
+the clock is brought to the host's clock (up to the next alarm), so events are stamped when
+they happen rather than when the process last slept.
 """
 
 import sys
@@ -47,9 +52,8 @@ def _install_micropython():
         _woken[0] = False
         if clock.realtime is not None:
             # dt counts from the asyncio view's whole ms
-            stop = _real_stop((clock.us // 1000 + dt) * 1000 if dt >= 0 else -1)
-            original(self, _ms_until(stop))
-            clock.catch_up(stop)
+            original(self, _ms_until(_real_stop((clock.us // 1000 + dt) * 1000 if dt >= 0 else -1)))
+            _catch_up_real()
             return
         if dt == 0 or (dt < 0 and self.map and clock.end_us is None):
             original(self, dt)
@@ -139,6 +143,16 @@ def _real_stop(until_us):
     return stop
 
 
+def _catch_up_real():
+    """Real-time mode, after every wait (a timed one, one cut short by IO, or a poll that did
+    not wait at all): the clock goes to the host's clock, up to the next alarm (which then
+    fires; the ones after it wait for the next wait). Catching up only to the wait's own
+    end would leave the clock behind by however late the host woke the process, and by
+    everything run since, until some socket happened to wake it: events would be stamped
+    early, and the busier the host, the earlier."""
+    clock.catch_up(_real_stop(-1))
+
+
 def _ms_until(stop):
     """Whole ms of real time until ``stop``, at most 1 s (each wait re-checks the alarms)."""
     ms = (stop - clock.real_now() + 999) // 1000
@@ -168,7 +182,7 @@ def _install_cpython():
             if clock.realtime is not None:
                 stop = _real_stop(-1 if timeout is None else clock.us + int(timeout * 1000000 + 0.999999))
                 ready = super().select(_ms_until(stop) / 1000)
-                clock.catch_up(stop)
+                _catch_up_real()
                 return ready
             ready = super().select(0)
             if ready or timeout == 0:
