@@ -80,6 +80,35 @@ def test_two_strikes_sound_maling_in_every_house_and_heard_it_reaches_the_presse
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_drill_or_selftest_never_hides_a_real_alarm(broker, runtime):
+    with Neighbourhood(NET, ["h01"], broker_port=broker.port, passwords={}, runtime=runtime,
+                       config=FAST) as nb:
+        nb.wait_online()
+        assert PUB is not None
+
+        def pub(topic, data):
+            subprocess.run([PUB, "-p", str(broker.port), "-q", "1", "-t", f"kandig/v1/{NET}/{topic}",
+                            "-m", json.dumps(data)], check=True, timeout=10)
+
+        pub("house/h09/alert", {"v": 1, "id": "h09-5", "type": "kebakaran", "house": "h09",
+                                "seq": 5, "t": 0, "drill": False})
+        nb.wait_for(lambda: screen(nb, "h01") == ["AWAS: Kebakaran", "Rumah h09"], 10,
+                    lambda: f"h01's screen: {screen(nb, 'h01')}")
+        pub("hub/command", {"v": 1, "cmd": "selftest", "id": "hub-1", "t": 0})
+        pub("hub/command", {"v": 1, "cmd": "drill", "id": "hub-2", "type": "banjir", "t": 0})
+        pub("hub/alert", {"v": 1, "id": "hub-3", "type": "banjir", "house": "hub", "seq": 3,
+                          "t": 0, "drill": True})
+        nb.wait_for(lambda: len([t for t in nb.logs("h01") if "ignored: a real alert" in t]) == 2, 10,
+                    lambda: f"both drills refused: {nb.logs('h01')}")
+        before = len([e for e in nb.houses["h01"].events() if e.get("part") == "siren" and e.get("value")])
+        time.sleep(1.5)
+        assert screen(nb, "h01") == ["AWAS: Kebakaran", "Rumah h09"], screen(nb, "h01")
+        assert len(sounding(nb, "h01")) == 1, nb.logs("h01")
+        after = len([e for e in nb.houses["h01"].events() if e.get("part") == "siren" and e.get("value")])
+        assert after > before, "the fire's rhythm goes on after the self-test and the drills"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_duplicate_delivery_sounds_once(broker, runtime):
     with Neighbourhood(NET, ["h01"], broker_port=broker.port, passwords={}, runtime=runtime,
                        config=FAST) as nb:

@@ -171,6 +171,12 @@ class Kandig:
     # -- sounding ---------------------------------------------------------------------------
 
     def sound(self, alert_id, house, alert_type, own, drill=False):
+        """Sound an alert; False when it is a drill and a real alert is sounding (that one
+        goes on: a drill never hides a real alarm)."""
+        snd = self.sounding
+        if drill and snd is not None and not snd[6]:
+            log.info("kandig: drill %s ignored: a real alert is sounding" % alert_id)
+            return False
         strikes = self.s["alert_types"].get(alert_type, 0)  # unknown type: titir
         now = time.ticks_ms()
         secs = DRILL_S if drill else (self.s["own_siren_s"] if own else self.s["siren_s"])
@@ -182,6 +188,7 @@ class Kandig:
             self.show("own_wait" if self.me else "own_local", name)
         else:
             self.show("drill" if drill else "alert", name, house)
+        return True
 
     def silence(self, key=None, *args):
         self.sounding = None
@@ -387,8 +394,8 @@ class Kandig:
                     log.info("kandig: %s over the rate limit, ignored" % sender)
                     return
             # the siren first: the console line (a UART at 115200 baud: ~5 ms for it) can wait
-            self.sound(data["id"], sender, data["type"], False, data.get("drill", False))
-            log.info("kandig: sounding", data["id"], data["type"], "from", sender)
+            if self.sound(data["id"], sender, data["type"], False, data.get("drill", False)):
+                log.info("kandig: sounding", data["id"], data["type"], "from", sender)
         elif kind == "cancel":
             if snd is not None and snd[0] == data["id"]:
                 if data.get("why") == "false_alarm":
@@ -411,10 +418,11 @@ class Kandig:
         """A self-test checks what can be checked without a sound: the outputs are driven (off),
         the outbox is readable; the report goes to the hub."""
         ok = True
-        try:
-            self.outputs.set(0, 0)
-        except OSError:
-            ok = False
+        if self.sounding is None:  # never silence a siren that is sounding to test it
+            try:
+                self.outputs.set(0, 0)
+            except OSError:
+                ok = False
         self.queue(self.topic("test"), json.dumps(
             {"v": 1, "house": self.me, "kind": kind, "id": cmd_id, "ok": ok,
              "outbox": len(self.box["items"]), "t": unix_time()}))
