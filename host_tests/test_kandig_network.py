@@ -85,9 +85,10 @@ def test_a_drill_or_selftest_never_hides_a_real_alarm(broker, runtime):
                        config=FAST) as nb:
         nb.wait_online()
         assert PUB is not None
+        pub_bin = PUB
 
         def pub(topic, data):
-            subprocess.run([PUB, "-p", str(broker.port), "-q", "1", "-t", f"kandig/v1/{NET}/{topic}",
+            subprocess.run([pub_bin, "-p", str(broker.port), "-q", "1", "-t", f"kandig/v1/{NET}/{topic}",
                             "-m", json.dumps(data)], check=True, timeout=10)
 
         pub("house/h09/alert", {"v": 1, "id": "h09-5", "type": "kebakaran", "house": "h09",
