@@ -44,8 +44,13 @@ Notes:
   GC heap free for Python; freezing the modules into a custom MicroPython image would move the
   code to flash.
 - Kandig latency: N houses, each the real firmware in its own MicroPython process in real time,
-  on the same two cores as Mosquitto; the baseline subscribers are plain sockets in one process.
-  Houses stamp events in whole milliseconds. "press -> siren" includes the pressing house's
+  on the same two cores as Mosquitto. The target's baseline is N-1 bare MicroPython subscriber
+  processes (tools/kampung/bench_sub.py: receive, stamp, nothing else), measured in rounds
+  alternating with the presses beside the running houses, and also alone before the houses
+  start; "other processes" is the CPU other jobs on the machine used meanwhile. The remaining
+  gap is CPU: on 2 cores the last house waits for the others' work, and the real firmware's
+  receive-to-siren path costs about 4-5x a bare receive loop (helper measurement: ~480 us of
+  CPU an alert vs ~105 us). Houses stamp events in whole milliseconds. "press -> siren" includes the pressing house's
   30 ms debounce and its button poll; "publish -> siren" starts at the alert's log line, just
   before the outbox hands it to MQTT (see tools/kampung/bench_kandig.py).
 - Kandig hub: `kampung hub run` as its own process; its CPU time from /proc over the wall time
