@@ -222,17 +222,24 @@ def kuword_figures(roots) -> dict:
             "size": bundle("kuword")}
 
 
-def kuword_rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
-    heap, p, a, size = k["heap"], k["pbkdf2"], k["attack"], k["size"]
-    need = k["small"] - k["small_base"]
-    none = a["none"]
+def heap_rows(device: str, scenario: str, noun: str, k: dict) -> list[tuple[str, str, str, bool | None]]:
+    """The three heap rows of a device: peak live heap, smallest -X heapsize with and without
+    the firmware, and their difference (``k`` has heap, small, small_base)."""
+    heap, need = k["heap"], k["small"] - k["small_base"]
     return [
-        ("kuword: peak live GC heap of the firmware, standard lock scenario",
+        (f"{device}: peak live GC heap of the firmware, {scenario}",
          f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
          f"{heap['baseline']} B)", "<= 48 KB", heap["firmware"] <= 48 * 1024),
-        ("kuword: smallest -X heapsize, whole simulation / virtual board alone",
+        (f"{device}: smallest -X heapsize, whole simulation / virtual board alone",
          f"{k['small']} KB / {k['small_base']} KB", "", None),
-        ("kuword: ... difference: heap the lock needs", f"{need} KB", "<= 48 KB", need <= 48),
+        (f"{device}: ... difference: heap the {noun} needs", f"{need} KB", "<= 48 KB", need <= 48),
+    ]
+
+
+def kuword_rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
+    p, a, size = k["pbkdf2"], k["attack"], k["size"]
+    none = a["none"]
+    return heap_rows("kuword", "standard lock scenario", "lock", k) + [
         ("kuword: one PIN check, PBKDF2-HMAC-SHA256 iterations", f"{p['iterations']}",
          "~0.3 s on an ESP32 at 240 MHz (docs/pin-store.md)", None),
         ("kuword: one PIN check in plain `hashlib.sha256` of 64 bytes, MicroPython on this machine",

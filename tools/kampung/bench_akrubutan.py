@@ -295,8 +295,7 @@ def _s(ms: float) -> str:
 
 
 def rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
-    heap, size, a = k["heap"], k["size"], k["awake"]
-    need = k["small"] - k["small_base"]
+    size, a = k["size"], k["awake"]
     w, first, d = a["wake"], a["power_on"], a["defaults"]
     busy = w["samples"] * w["sample_busy_ms"]
     parts = {"sensor warm-up": w["warmup_ms"], "probe check or search": w["probe_ms"],
@@ -304,13 +303,9 @@ def rows(k: dict) -> list[tuple[str, str, str, bool | None]]:
     top = max(parts, key=lambda p: parts[p])
     probe = (f"{w['probe_frames']} frame to the probe remembered in RTC memory" if w["probe_frames"] == 1
              else f"{w['probe_frames']} frames")
-    out: list[tuple[str, str, str, bool | None]] = [
-        ("akrubutan: peak live GC heap of the firmware, one measurement with every sensor",
-         f"{heap['firmware']} B (whole simulation {heap['peak_live']} B, virtual board alone "
-         f"{heap['baseline']} B)", "<= 48 KB", heap["firmware"] <= 48 * 1024),
-        ("akrubutan: smallest -X heapsize, whole simulation / virtual board alone",
-         f"{k['small']} KB / {k['small_base']} KB", "", None),
-        ("akrubutan: ... difference: heap the meter needs", f"{need} KB", "<= 48 KB", need <= 48),
+    from kampung.bench import heap_rows
+
+    out = heap_rows("akrubutan", "one measurement with every sensor", "meter", k) + [
         ("akrubutan: awake time per field-logging sample (wake -> deep sleep), default settings",
          f"{_s(w['awake_ms'])}: boot {w['boot_ms']} ms, sensor warm-up {_s(w['warmup_ms'])} "
          f"(sensor_warmup_ms {d['warmup_ms']}), probe {_s(w['probe_ms'])} ({probe}), measuring "
