@@ -55,15 +55,21 @@ def browser():
             b.close()
 
 
+def watched_page(browser):
+    """A new page and the list its script errors and console errors are collected in."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page, errors
+
+
 def test_dashboard_live_alert_ack_and_broadcast(tmp_path, browser):
     nb = Neighbourhood(tmp_path / "broker")
     hub = HubThread(nb, tmp_path / "hub.db", houses=["h01", "h02", "h03", "h04"])
     h02, h03 = nb.house("h02"), nb.house("h03")
     listener = nb.house("h04", subscribe=[topic("hub/#")])
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page, errors = watched_page(browser)
     try:
         hub.wait_connected()
         page.set_default_timeout(15_000)
@@ -131,10 +137,7 @@ def test_dashboard_shows_the_selftest_report(tmp_path, browser):
     hub = HubThread(nb, tmp_path / "hub.db", houses=["h01", "h02", "h03", "h04"],
                     selftest_at="03:00", tz=WIB, clock=clock, schedule_tick_s=0.05)
     h02, h03 = nb.house("h02"), nb.house("h03")
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page, errors = watched_page(browser)
     try:
         hub.wait_connected()
         page.set_default_timeout(15_000)

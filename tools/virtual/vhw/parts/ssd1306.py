@@ -59,6 +59,13 @@ def _reverse_bits(v):
     return r
 
 
+
+# one-byte commands that switch a display setting: display off/on, segment remap, COM scan
+# direction, inverse video, entire display on (datasheet command table)
+_SWITCHES = {0xAE: ("on", False), 0xAF: ("on", True), 0xA0: ("remap", False), 0xA1: ("remap", True),
+             0xC0: ("com_rev", False), 0xC8: ("com_rev", True), 0xA6: ("invert", False),
+             0xA7: ("invert", True), 0xA4: ("all_on", False), 0xA5: ("all_on", True)}
+
 class OLED:
     def __init__(self, board, scl, sda, addr=0x3C, name="oled"):
         self.board = board
@@ -131,20 +138,9 @@ class OLED:
             return
         if b in _ARGS:
             self._pending = [b]
-        elif b in (0xAE, 0xAF):
-            self.on = b == 0xAF
-            self._dirty = True
-        elif b in (0xA0, 0xA1):
-            self.remap = b == 0xA1
-            self._dirty = True
-        elif b in (0xC0, 0xC8):
-            self.com_rev = b == 0xC8
-            self._dirty = True
-        elif b in (0xA6, 0xA7):
-            self.invert = b == 0xA7
-            self._dirty = True
-        elif b in (0xA4, 0xA5):
-            self.all_on = b == 0xA5
+        elif b in _SWITCHES:
+            name, value = _SWITCHES[b]
+            setattr(self, name, value)
             self._dirty = True
         elif 0xB0 <= b <= 0xB7 and self.mode == 2:
             self.page = b - 0xB0
