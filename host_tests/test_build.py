@@ -107,6 +107,34 @@ def test_config_layers_site_then_device(tmp_path):
                    "blind_shoe": {"lang": "en", "air_temp_c": 30, "zones_cm": [50, 90, 150, 220]}}
 
 
+def test_one_site_file_serves_every_device_of_the_site(tmp_path):
+    """A site file holds each device's shared settings: building one device takes its own
+    section and leaves the others' alone (they were refused as unknown fields before)."""
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"kandig": {"net": "rt05-kramat", "lang": "en"},
+                                "kuword": {"lang": "en"}, "blind_shoe": {"lang": "en"}}))
+    assert build.merged_config("kandig", site, None) == \
+        {"device": "kandig", "kandig": {"net": "rt05-kramat", "lang": "en"}}
+    assert build.merged_config("kuword", site, None) == {"device": "kuword", "kuword": {"lang": "en"}}
+    site.write_text(json.dumps({"kandig": {}, "kentongan": {}}))
+    with pytest.raises(build.BuildError, match=r"unknown top-level field\(s\) \['kentongan'\]"):
+        build.merged_config("kandig", site, None)
+    dev = tmp_path / "dev.json"  # a device's own file still names only its device
+    dev.write_text(json.dumps({"kandig": {}, "kuword": {"lang": "en"}}))
+    with pytest.raises(build.BuildError, match=r"unknown top-level field\(s\) \['kuword'\]"):
+        build.merged_config("kandig", None, dev)
+    dev.write_text(json.dumps({"device": "kandig", "kuword": {}}))
+    with pytest.raises(build.BuildError, match="\"device\" is 'kandig', but this builds kuword"):
+        build.merged_config("kuword", None, dev)
+
+
+def test_a_settings_file_that_is_not_utf8_is_named(tmp_path):
+    dev = tmp_path / "dev.json"
+    dev.write_bytes(b'{"kuword": {"lang": "\xe9n"}}')
+    with pytest.raises(build.BuildError, match="dev.json: the settings file is not UTF-8 text"):
+        build.merged_config("kuword", None, dev)
+
+
 @pytest.mark.parametrize("content,words", [
     ({"blind_shoe": {"zones_cm": [80, 40, 140, 200]}}, "dev.json [blind_shoe]: field 'zones_cm'"),
     ({"blind_shoe": {"zone_period_ms": [60, 200, 450, 900]}}, "zone_period_ms"),
@@ -134,6 +162,11 @@ def test_secrets_stay_apart_and_are_never_printed(tmp_path, capsys):
     secrets.write_text(json.dumps({"wifi_pass": "x"}))
     assert build.main(["blind_shoe", "--out", str(out), "--secrets", str(secrets)]) == 2
     assert "wifi_pass" in capsys.readouterr().err
+    # a value that is not text would stop the unit's network: refused here, the value not shown
+    secrets.write_text(json.dumps({"wifi_ssid": "RT05", "mqtt_password": 24681357}))
+    assert build.main(["kandig", "--out", str(out), "--secrets", str(secrets)]) == 2
+    err = capsys.readouterr().err
+    assert "'mqtt_password' must be text in quotes, not a number" in err and "24681357" not in err, err
 
 
 def test_secrets_file_is_git_ignored():

@@ -103,6 +103,9 @@ def test_protocol_examples_are_valid():
     ("house/h01/cancel", b'{"v": 1, "id": "h01-1", "house": "h01", "why": "bored"}', "bad_field"),
     ("house/h01/status", b'{"v": 1, "house": "h01", "state": "asleep"}', "bad_field"),
     ("house/h01/beat", b'{"v": 1, "house": "h01", "up": -1, "outbox": 0, "seq": 0}', "bad_field"),
+    # SQLite's INTEGER ends at 2**63 - 1: a larger number is refused here, not by the database
+    ("house/h01/beat", b'{"v": 1, "house": "h01", "up": 9223372036854775808, "outbox": 0, "seq": 0}', "bad_field"),
+    ("house/h01/status", b'{"v": 1, "house": "h01", "state": "online", "boot": 99999999999999999999999}', "bad_field"),
     ("house/h01/nope", b'{"v": 1}', "unknown_topic"),
     ("house/h01/alert/x", b'{"v": 1}', "unknown_topic"),
     ("hub/beat", b'{"v": 1}', "unknown_topic"),
@@ -160,6 +163,14 @@ def test_broker_config_files_and_rerun(tmp_path):
     assert again["h01"] == creds["h01"] and again["h02"] == creds["h02"]
     assert (out / "hub.password").read_text() == hub_pw
     assert "user h03" not in (out / "acl").read_text()
+
+    # a typo in --remove (h5 for h05) must not say "removed" while the unit stays authorised
+    acl = (out / "acl").read_text()
+    proc = subprocess.run([KAMPUNG, "hub", "broker-config", "--net", NET, "--remove", "h4",
+                           "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--remove h4: no such house" in proc.stderr, proc.stderr
+    assert "h01, h02, h04" in proc.stderr and "removed" not in proc.stdout, proc.stdout
+    assert (out / "acl").read_text() == acl and json.loads((out / "credentials.json").read_text()) == again
 
 
 @pytest.mark.parametrize("args, message", [
@@ -250,6 +261,29 @@ def test_alert_stored_once_and_acks_shown(nb, hub):
     assert query(db, "PRAGMA journal_mode") == [("wal",)]
     received = query(db, "SELECT received FROM alerts")[0][0]
     assert abs(received - time.time()) < 60, received
+
+
+def test_a_row_the_database_refuses_loses_only_itself(nb, hub):
+    """One message SQLite will not store (here a trigger refuses h01's beats, as a corrupt page
+    or a constraint would) must not take the alert received in the same moment with it."""
+    import sqlite3
+
+    con = sqlite3.connect(hub.hub.db_path)
+    con.execute("CREATE TRIGGER refuse_h01 BEFORE INSERT ON houses WHEN NEW.house = 'h01' "
+                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+    con.commit()
+    con.close()
+    h01, h03 = nb.house("h01"), nb.house("h03")
+    try:
+        h01.publish(topic("beat", "h01"), beat("h01"))
+        h03.publish(topic("alert", "h03"), alert("h03", 8, "banjir"))
+        s = hub.wait_state(lambda s: bool(s["active"]), "h03's alert shown")
+    finally:
+        h01.close()
+        h03.close()
+    assert s["active"][0]["id"] == "h03-8"
+    assert query(hub.hub.db_path, "SELECT id FROM alerts") == [("h03-8",)]
+    wait_for(lambda: hub.hub.stats["db_errors"] >= 1, what="the refused beat counted")
 
 
 def test_false_alarm_cancel_and_rate_limit(nb, hub):
@@ -899,3 +933,21 @@ def test_hub_process_stores_every_message_at_575_a_second(nb, tmp_path):
 
 def test_every_reason_has_its_indonesian_text():
     assert set(protocol.REASONS_ID) == set(protocol.REASONS)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--broker", "127.0.0.1:abc"], "--broker '127.0.0.1:abc': the port must be a number"),
+    (["--broker", "127.0.0.1:0"], "--broker '127.0.0.1:0': the port must be 1-65535"),
+    (["--http", "1.2.3.4:99999"], "--http '1.2.3.4:99999': the port must be 0-65535"),
+    (["--db", "{tmp}"], "is a folder: name a database file in it"),
+    (["--db", "{tmp}/notes.json"], "notes.json: not a database the hub can use"),
+])
+def test_hub_run_options_are_checked_without_a_traceback(tmp_path, capsys, args, message):
+    (tmp_path / "pw").write_text("kata-sandi\n")
+    (tmp_path / "notes.json").write_text('{"not": "a database"}\n')
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code = cli.main(["run", "--net", NET, "--password-file", str(tmp_path / "pw"),
+                     "--db", str(tmp_path / "hub.db"), "--http", "127.0.0.1:0", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert (tmp_path / "notes.json").read_text() == '{"not": "a database"}\n', "left as it was"

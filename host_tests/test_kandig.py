@@ -14,9 +14,11 @@ from kampung.sim import DEFAULT_SCENARIO, simulate
 RUNTIMES = ["micropython", "cpython"]
 
 
-def run(tmp_path, runtime, inputs, config=None, duration_ms=12000):
+def run(tmp_path, runtime, inputs, config=None, duration_ms=12000, files=None):
     scenario = {"device": "kandig", "duration_ms": duration_ms, "inputs": inputs,
                 "config": {"kandig": config or {}}}
+    if files:
+        scenario["files"] = files
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(scenario))
     proc, events, _ = simulate("kandig", scenario=path, runtime=runtime, quiet=True)
@@ -75,6 +77,25 @@ def test_a_bad_config_names_the_field_and_the_alarm_still_works(tmp_path, runtim
     assert "'button_types': 'alarm_button' raises 'gempa', which is not in alert_types" in text, text
     assert "config.json [kandig]" in text
     assert siren_on(events, 1000, 1100), "on the safe defaults the button still sounds the siren"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("secrets", [
+    '{"wifi_ssid": "RT05", "wifi_password": "rahasia-rt05", "mqtt_host": 7}',
+    '{"wifi_ssid": "RT05", "wifi_password": "rahasia-rt05", "mqtt_password": ["rahasia-rt05"]}',
+    '{"wifi_ssid": "RT05", "wifi_password": "rahasia-rt05",',
+])
+def test_bad_secrets_leave_the_network_off_and_the_siren_working(tmp_path, runtime, secrets):
+    """A secrets.json field that is not text (or a torn file) once crashed the unit three times
+    into safe mode: no siren at all. Now it is one ERROR line and a unit that alarms locally."""
+    events = run(tmp_path, runtime, [{"at_ms": 3000, "part": "alarm_button", "press_ms": 3500}],
+                 config={"house": "h01"}, files={"secrets.json": secrets}, duration_ms=8000)
+    text = "\n".join(e["text"] for e in events if e["kind"] == "log")
+    errors = [line for line in text.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "secrets.json" in errors[0] and "network stays off" in errors[0], text
+    assert "rahasia-rt05" not in text, "a secret is named by its field, never shown"
+    assert [e for e in events if e["kind"] == "boot"] == [events[0]], "no crash, no reset"
+    assert siren_on(events, 3000, 3100), "the button still sounds the siren"
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -93,6 +93,9 @@ def _read_json(path: Path, what: str) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
     except OSError as e:
         raise BuildError(f"{path}: cannot read the {what} ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise BuildError(f"{path}: the {what} is not UTF-8 text (byte {e.start}); save it as "
+                         "UTF-8 JSON") from e
     except _Duplicate as e:
         raise BuildError(f"{path}: {e}; JSON keeps only the last one, so a setting would be lost "
                          "silently: keep one") from e
@@ -116,11 +119,17 @@ def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
         if layer is None:
             continue
         data = _read_json(layer, "settings file")
-        unknown = set(data) - {device, "device"}
+        # a site file is shared by every device of the site: the other devices' sections are
+        # theirs; a device's own file names only its device
+        known = {device, "device"} | (set(APPS_WITH_FIRMWARE) if layer is site else set())
+        unknown = set(data) - known
         if unknown:
             raise BuildError(f"{layer}: unknown top-level field(s) {sorted(unknown)}; put settings "
                              f"inside \"{device}\": {{...}}")
         values = data.get(device, {})
+        if layer is config and "device" in data and data["device"] != device:
+            raise BuildError(f"{layer}: \"device\" is {data['device']!r}, but this builds {device}: "
+                             "use that device's config file, or build that device")
         try:
             fwconfig.validate(settings_mod.SCHEMA, values, f"{layer} [{device}]")
         except fwconfig.ConfigError as e:
@@ -142,6 +151,10 @@ def read_secrets(path: Path) -> dict | None:
     unknown = set(data) - SECRETS_KEYS
     if unknown:
         raise BuildError(f"{path}: unknown field(s) {sorted(unknown)}; known: {sorted(SECRETS_KEYS)}")
+    for key, value in data.items():
+        if not isinstance(value, str):  # the value is a secret: named by its type only
+            raise BuildError(f"{path}: field {key!r} must be text in quotes, not "
+                             f"{'a number' if isinstance(value, (int, float)) else type(value).__name__}")
     return data
 
 

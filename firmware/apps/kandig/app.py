@@ -507,10 +507,27 @@ def load_settings(values, source):
     return kandig_settings.check(config.validate(kandig_settings.SCHEMA, values, source), source)
 
 
-def main(hal, settings):
-    secrets = store.read_json("secrets.json", {})
+def read_secrets(path="secrets.json"):
+    """The Wi-Fi and broker credentials. A broken file or a field that is not text is an ERROR
+    line (naming the field, never its value) and no network: the siren works all the same."""
+    try:
+        secrets = store.read_json(path, {})
+    except ValueError as e:
+        log.info("ERROR: %s; the network stays off" % e)
+        return {}
     if not isinstance(secrets, dict):
-        secrets = {}
+        log.info("ERROR: %s: must be a JSON object; the network stays off" % path)
+        return {}
+    for key, value in secrets.items():
+        if not isinstance(value, str):
+            log.info("ERROR: %s: field %r must be text in quotes, not %s; the network stays off"
+                     % (path, key, type(value).__name__))
+            return {}
+    return secrets
+
+
+def main(hal, settings):
+    secrets = read_secrets()
     unit = Kandig(hal, settings, secrets)
     try:
         unit.watchdog = hal.watchdog(settings["watchdog_s"])

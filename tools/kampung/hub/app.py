@@ -47,7 +47,7 @@ from typing import Any
 import aiomqtt
 
 from kampung.hub import auth, protocol, schedule
-from kampung.hub.db import Batch, Store
+from kampung.hub.db import Batch, Store, Written
 from kampung.hub.protocol import ALERT_TYPES, HUB, Message, Rejected
 
 log = logging.getLogger("kampung.hub")
@@ -324,10 +324,8 @@ class Hub:
         try:
             written = self.store.write(batch)
         except Exception:  # a full disk must not stop the hub from listening
-            self.stats["db_errors"] += 1
-            log.exception("could not store %d messages", len(batch.messages))
-            return
-        self.stats["stored"] += len(batch.messages) - written.duplicates
+            written = self._write_each(self.store, batch)
+        self.stats["stored"] += len(batch.messages) - written.duplicates - written.failed
         self.stats["duplicates"] += written.duplicates
         self.stats["rate_limited"] += written.rate_limited
         if written.rate_limited:
@@ -335,6 +333,33 @@ class Hub:
                         written.rate_limited, self.rate_max, self.rate_window_s)
         if written.changed or batch.rejects:
             self.changed(urgent=written.urgent)
+
+    def _write_each(self, store: Store, batch: Batch) -> Written:
+        """The database refused a batch: store its messages one by one, so a row it cannot
+        hold loses only itself, not the alerts received in the same moment."""
+        total = Written()
+        parts = [Batch(messages=[m]) for m in batch.messages]
+        if batch.rejects:
+            parts.append(Batch(rejects=batch.rejects))
+        for part in parts:
+            try:
+                w = store.write(part)
+            except Exception:
+                self.stats["db_errors"] += 1
+                if part.messages:
+                    m = part.messages[0][1]
+                    log.exception("could not store a %s from %s (%s); dropped", m.kind, m.house,
+                                  json.dumps(m.data)[:200])
+                    total.failed += 1
+                else:
+                    log.exception("could not store the rejection counts")
+                continue
+            total.alerts += w.alerts
+            total.duplicates += w.duplicates
+            total.rate_limited += w.rate_limited
+            total.urgent |= w.urgent
+            total.changed |= w.changed
+        return total
 
     # -- the hub's own messages ---------------------------------------------------------------
 

@@ -149,6 +149,13 @@ def write(out_dir: Path | str, net: str, houses: list[str], port: int = 1883,
 
     cred_path = out_dir / "credentials.json"
     creds = _read_credentials(cred_path)
+    unknown = [h for h in remove or [] if h not in creds]
+    if unknown:  # a typo must not leave a stolen unit authorised while saying it is gone
+        raise ValueError(f"--remove {', '.join(unknown)}: no such house in {cred_path} "
+                         f"(it has {', '.join(sorted(creds)) or 'none'}); nothing was changed")
+    also = [h for h in remove or [] if h in houses]
+    if also:
+        raise ValueError(f"{', '.join(also)} both added and removed; nothing was changed")
     for house in houses:
         if house not in creds:
             creds[house] = new_password()

@@ -26,16 +26,17 @@ from kampung.hub import auth, brokerconf, protocol, schedule
 ENV_HUB_PASSWORD = "KANDIG_HUB_PASSWORD"
 
 
-def _host_port(text: str, default_port: int) -> tuple[str, int]:
+def _host_port(text: str, default_port: int, option: str, lowest: int = 1) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep:
         return text, default_port
     try:
         number = int(port)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}: want HOST:PORT") from None
-    if not 0 <= number < 65536:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}: 0-65535")
+        raise ValueError(f"{option} {text!r}: the port must be a number: HOST:PORT, for example "
+                         f"127.0.0.1:{default_port}") from None
+    if not lowest <= number < 65536:
+        raise ValueError(f"{option} {text!r}: the port must be {lowest}-65535")
     return host.strip("[]") or "0.0.0.0", number
 
 
@@ -178,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
         password = args.password_file.read_text().strip()
     if not password:
         raise ValueError(f"no broker password: --password-file FILE or {ENV_HUB_PASSWORD}")
-    host, port = _host_port(args.broker, 1883)
-    http_host, http_port = _host_port(args.http, 8080)
+    host, port = _host_port(args.broker, 1883, "--broker")
+    http_host, http_port = _host_port(args.http, 8080, "--http", lowest=0)  # 0: any free port
     config = args.config if args.config.exists() else None
     hub = Hub(args.net, host, port, args.user, password, args.db, http_host, http_port,
               config_path=config, houses=_houses(args), private=args.private,

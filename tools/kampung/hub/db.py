@@ -92,6 +92,7 @@ class Written:
     alerts: int = 0
     duplicates: int = 0
     rate_limited: int = 0
+    failed: int = 0  # messages the database refused (counted in the hub's db_errors)
     urgent: bool = False
     changed: bool = False
 
@@ -101,12 +102,20 @@ class Store:
                  now: float | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise ValueError(f"--db {self.path} is a folder: name a database file in it, for "
+                             f"example {self.path / 'kandig-hub.db'}")
         self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit BEGIN/COMMIT
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=OFF")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=OFF")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise ValueError(f"--db {self.path}: not a database the hub can use ({e}); name a "
+                             "new file, or the hub's own database") from None
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('hub_seq', '0')")
         self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema' AND "

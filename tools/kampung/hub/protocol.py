@@ -128,8 +128,11 @@ def prefix(net: str) -> str:
 
 # -- field types ----------------------------------------------------------------------------
 
+INT_MAX = 2**63 - 1  # SQLite's INTEGER: a larger number could not be stored
+
+
 def _is_uint(v: object) -> bool:
-    return type(v) is int and v >= 0  # not bool: True == 1 in Python
+    return type(v) is int and 0 <= v <= INT_MAX  # not bool: True == 1 in Python
 
 
 def _is_time(v: object) -> bool:  # Unix seconds, 0 = the house has no clock yet
