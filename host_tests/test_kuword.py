@@ -325,6 +325,26 @@ def test_forced_door_alarm_and_a_failed_door_contact_does_not_hold_the_lock_open
     assert [r["result"] for r in run.audit()].count("boot") == 1
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_power_cut_during_a_check_and_the_lockout_it_restores_are_in_the_audit_log(tmp_path, runtime):
+    """Found by the break test of 2026-12-04: the power cut mid-check counted the wrong code but
+    left no audit line, and the lockout restored at boot left none either; a run of attacks
+    with the plug was invisible in the log that is there to show attacks."""
+    wrong = [(6000 + 4000 * i, "999999#") for i in range(5)]
+    plain = Run(tmp_path / "a", runtime, _scenario(tmp_path, _keys(*SETUP, *wrong), duration_ms=28000))
+    checking = [e["t_ms"] for e in plain.events if e["kind"] == "log" and "Memeriksa" in e["text"]]
+    assert len(checking) == 6, plain.logs()  # the master code's setup, then the five
+    cut = {"at_ms": checking[-1] + 1, "part": "power", "off_ms": 1000}  # before its answer
+    inputs = sorted(_keys(*SETUP, *wrong) + [cut], key=lambda i: i["at_ms"])
+    run = Run(tmp_path / "b", runtime, _scenario(tmp_path, inputs, duration_ms=28000))
+    results = [r["result"] for r in run.audit()]
+    assert results.count("denied") == 4, results
+    assert results[-3:] == ["boot", "denied (power cut during the check)", "lockout 30s at boot"], results
+    assert any("locked out for 30 s after 5 wrong codes (at boot)" in t for t in run.logs()), run.logs()[-5:]
+    assert "Terkunci / Tunggu 30 dtk" in run.screens(checking[-1] + 1000), run.screens()[-3:]
+    assert json.loads((run.flash / "kuword_state.json").read_text()) == {"fails": 5}, "the mark is gone"
+
+
 # Faults found by the break test (helper report, 2026-12-03), each kept as a test.
 
 def _store_file(codes: dict[str, str], iterations: int = 10) -> str:
@@ -354,6 +374,10 @@ def test_a_bad_config_never_inverts_an_active_low_relay(tmp_path, runtime):
     truncated = Run(tmp_path / "b", runtime, _scenario(tmp_path, opening, files=cut, duration_ms=9000))
     assert truncated.relay() == [], f"polarity unknown: the relay pin must never be driven {truncated.relay()}"
     assert truncated.screens()[-1] == "Pengaturan rusak / Relay mati", truncated.screens()
+    # 0.0 is reported as not an integer: the polarity is then unknown, not read as 0
+    floats = Run(tmp_path / "d", runtime, _scenario(tmp_path, opening, {"relay_active": 0.0}, files=store,
+                                                    duration_ms=9000))
+    assert floats.relay() == [], f"an invalid relay_active must never drive the relay {floats.relay()}"
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -464,3 +488,13 @@ def test_a_switch_that_is_not_fitted_can_be_turned_off(tmp_path, runtime):
     quiet = Run(tmp_path / "b", runtime, path)
     assert "Peringatan! / Casing dibuka" not in quiet.screens(), quiet.screens()
     assert [v for _, v in quiet.relay()] == [0, 1, 0], "the lock works without the switch"
+
+
+def test_kampung_audit_names_a_line_whose_time_no_clock_reads(tmp_path, capsys):
+    """Found by the break test of 2026-12-04: a damaged line with a 20-digit time stopped
+    `kampung audit` with OverflowError; it is a warning with file and line, the rest is shown."""
+    (tmp_path / "audit.csv").write_text("99999999999999999999,1,x,y\n757382400,5,user1,granted\n")
+    assert audit.main(["--flash", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "audit.csv:1: time 99999999999999999999 is outside 1970-9999" in err, err
+    assert "2024-01-01 00:00:00 UTC" in out and "user1" in out, out

@@ -29,6 +29,7 @@ FILES = ("audit.csv.1", "audit.csv")
 ALARM_FILES = ("alarms.csv.1", "alarms.csv")  # duress, damaged store, config errors: never flushed by door records
 EPOCH_2000 = 946684800  # MicroPython on the ESP32 counts time.time() from 2000-01-01, not 1970
 CLOCK_SET_AFTER = 1577836800 - EPOCH_2000  # 2020-01-01: earlier readings come from a clock never set
+LAST_EPOCH = 253402300799 - EPOCH_2000  # 9999-12-31 23:59:59, the last time strftime can show
 
 
 def parse(text: str, source: str) -> tuple[list[dict], list[str]]:
@@ -41,7 +42,11 @@ def parse(text: str, source: str) -> tuple[list[dict], list[str]]:
         if len(parts) != 4 or not parts[0].lstrip("-").isdigit() or not parts[1].isdigit():
             problems.append(f"{source}:{n}: not an audit record: {line[:60]!r}")
             continue
-        records.append({"epoch": int(parts[0]), "uptime_ms": int(parts[1]), "who": parts[2], "result": parts[3]})
+        epoch = int(parts[0])
+        if not -EPOCH_2000 <= epoch <= LAST_EPOCH:  # a damaged line: no clock reads that
+            problems.append(f"{source}:{n}: time {parts[0][:24]} is outside 1970-9999: {line[:60]!r}")
+            continue
+        records.append({"epoch": epoch, "uptime_ms": int(parts[1]), "who": parts[2], "result": parts[3]})
     return records, problems
 
 

@@ -216,23 +216,33 @@ class Kuword:
         self.alarm_log[result] = [now, 0]
         self.audit("unknown", result + (" (+%d)" % skipped if skipped else ""))
 
-    def save_fails(self):
-        store.write_json(STATE, {"fails": self.lockout.fails})
+    def save_fails(self, checking=False):
+        """The failure count; ``checking`` marks a check under way, so that a power cut before
+        its result still leaves a line in the audit log at the next boot."""
+        store.write_json(STATE, {"fails": self.lockout.fails, "checking": 1} if checking
+                         else {"fails": self.lockout.fails})
 
     def load_fails(self):
+        cut = False
         try:
             state = store.read_json(STATE, {"fails": 0})
             fails = state["fails"]
             if not isinstance(fails, int) or fails < 0:
                 raise ValueError("%s: 'fails' is %r" % (STATE, fails))
-        except (ValueError, KeyError, TypeError) as e:
+            cut = bool(state.get("checking"))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             # cannot tell how many wrong codes were tried: assume a lockout (fail-secure)
             log.info("ERROR: %s; keypad locked out" % e)
             fails = self.lockout.limit
         self.lockout.fails = fails
+        if cut:  # counted as a wrong code when it began; its answer was never given
+            self.audit("unknown", "denied (power cut during the check)")
+            self.save_fails()
         wait = self.lockout.wait_s()
         if wait:  # a power cut does not shorten a lockout: it starts again in full
             self.locked_until = time.ticks_add(time.ticks_ms(), wait * 1000)
+            self.audit("unknown", "lockout %ds at boot" % wait)
+            log.info("keypad locked out for %d s after %d wrong codes (at boot)" % (wait, fails))
 
     # -- input -------------------------------------------------------------------------------
     async def next_entry(self, min_len=None, max_len=None):
@@ -297,7 +307,7 @@ class Kuword:
             self.say("too_long")
             return None
         self.lockout.fails += 1
-        self.save_fails()
+        self.save_fails(checking=True)
         self.screen("checking")
         slot = None
         now_s = time.time()
@@ -316,6 +326,7 @@ class Kuword:
 
     def denied(self, why):
         self.audit("unknown", "expired" if why == "expired" else "denied")
+        self.save_fails()  # the check is over: its answer is in the audit log
         wait = self.lockout.wait_s()
         if wait:
             self.locked_until = time.ticks_add(time.ticks_ms(), wait * 1000)
@@ -606,7 +617,7 @@ def salvage(settings, section):
         return settings
     if "relay_active" in section:  # another field was wrong; this one may still be right
         value = section["relay_active"]
-        ok = value in (0, 1) and not isinstance(value, bool)
+        ok = type(value) is int and value in (0, 1)  # not True, not 0.0
         settings["relay_active"] = value if ok else -1
     return settings  # not set at all: the documented default (1), as with a valid config
 
