@@ -101,6 +101,7 @@ def test_protocol_examples_are_valid():
     ("house/h01/alert", b'{"v": 1, "id": "h01-2", "type": "maling", "house": "h01", "seq": 1, "t": 0}', "bad_id"),
     ("house/h01/cancel", b'{"v": 1, "id": "h02-1", "house": "h01", "why": "false_alarm"}', "foreign_cancel"),
     ("house/h01/cancel", b'{"v": 1, "id": "h01-1", "house": "h01", "why": "bored"}', "bad_field"),
+    ("house/h01/cancel", b'{"v": 1, "id": "h01-1", "house": "h01", "why": "done"}', "bad_field"),
     ("house/h01/status", b'{"v": 1, "house": "h01", "state": "asleep"}', "bad_field"),
     ("house/h01/beat", b'{"v": 1, "house": "h01", "up": -1, "outbox": 0, "seq": 0}', "bad_field"),
     # SQLite's INTEGER ends at 2**63 - 1: a larger number is refused here, not by the database
@@ -284,6 +285,26 @@ def test_a_row_the_database_refuses_loses_only_itself(nb, hub):
     assert s["active"][0]["id"] == "h03-8"
     assert query(hub.hub.db_path, "SELECT id FROM alerts") == [("h03-8",)]
     wait_for(lambda: hub.hub.stats["db_errors"] >= 1, what="the refused beat counted")
+
+
+def test_acks_and_reports_about_nothing_the_hub_knows_are_not_stored(nb, hub):
+    """Found by the break test of 2026-12-04: a house could fill the database with acks of
+    alerts that never were and reports of self-tests never sent."""
+    h03 = nb.house("h03")
+    try:
+        for i in range(5):
+            h03.publish(topic("ack", "h03"), ack(f"zz-{i}", "h03"))
+        h03.publish(topic("test", "h03"), report("h03", "hub-999", True))
+        h03.publish(topic("alert", "h03"), alert("h03", 1))
+        h03.publish(topic("ack", "h03"), ack("h03-1", "h03"))  # one about a real alert
+        hub.wait_state(lambda s: s["active"] and s["active"][0]["acks"] == ["h03"], "the real ack")
+    finally:
+        h03.close()
+    db = hub.hub.db_path
+    assert query(db, "SELECT id FROM acks") == [("h03-1",)]
+    assert query(db, "SELECT COUNT(*) FROM tests") == [(0,)]
+    assert sorted(query(db, "SELECT reason, house, count FROM rejects")) == \
+        [("unknown_alert", "h03", 5), ("unknown_command", "h03", 1)]
 
 
 def test_false_alarm_cancel_and_rate_limit(nb, hub):

@@ -325,7 +325,11 @@ class Hub:
             written = self.store.write(batch)
         except Exception:  # a full disk must not stop the hub from listening
             written = self._write_each(self.store, batch)
-        self.stats["stored"] += len(batch.messages) - written.duplicates - written.failed
+        self.stats["stored"] += len(batch.messages) - written.duplicates - written.failed - written.refused
+        if written.refused:
+            self.stats["rejected"] += written.refused
+            log.warning("%d ack(s) or test report(s) about an alert or command the hub does not "
+                        "know: not stored (counted in rejects)", written.refused)
         self.stats["duplicates"] += written.duplicates
         self.stats["rate_limited"] += written.rate_limited
         if written.rate_limited:
@@ -357,6 +361,7 @@ class Hub:
             total.alerts += w.alerts
             total.duplicates += w.duplicates
             total.rate_limited += w.rate_limited
+            total.refused += w.refused
             total.urgent |= w.urgent
             total.changed |= w.changed
         return total

@@ -93,6 +93,7 @@ class Written:
     duplicates: int = 0
     rate_limited: int = 0
     failed: int = 0  # messages the database refused (counted in the hub's db_errors)
+    refused: int = 0  # acks and test reports about alerts and commands the hub does not know
     urgent: bool = False
     changed: bool = False
 
@@ -280,10 +281,19 @@ class Store:
                                (d["id"], m.house, d["why"], d.get("t"), received))
                     out.urgent = True
                 elif kind == "ack":
+                    if not db.execute("SELECT 1 FROM alerts WHERE id = ?", (d["id"],)).fetchone():
+                        batch.reject("unknown_alert", m.house, f"ack of {d['id']}", received)
+                        out.refused += 1
+                        continue
                     db.execute("INSERT OR IGNORE INTO acks VALUES (?, ?, ?, ?)",
                                (d["id"], m.house, d.get("t"), received))
                     out.urgent = True
                 elif kind == "test":
+                    if not db.execute("SELECT 1 FROM broadcasts WHERE kind = 'command' AND id = ?",
+                                      (d["id"],)).fetchone():
+                        batch.reject("unknown_command", m.house, f"test report of {d['id']}", received)
+                        out.refused += 1
+                        continue
                     db.execute("INSERT OR IGNORE INTO tests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                (d["id"], m.house, d["kind"], int(d["ok"]), _opt_int(d.get("siren")),
                                 _opt_int(d.get("buzzer")), d.get("t"), received))

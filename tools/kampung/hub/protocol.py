@@ -59,6 +59,8 @@ REASONS = {
     "house_mismatch": "payload house differs from the topic's house",
     "bad_id": "alert id is not HOUSE-SEQ of the same payload",
     "foreign_cancel": "a house cancels an alert that is not its own",
+    "unknown_alert": "an ack for an alert the hub does not know",
+    "unknown_command": "a test report for a command the hub never sent",
 }
 
 # the same, as the dashboard shows them (Bahasa Indonesia)
@@ -77,6 +79,8 @@ REASONS_ID = {
     "house_mismatch": "rumah di pesan berbeda dengan rumah di topik",
     "bad_id": "kode peringatan bukan RUMAH-NOMOR dari pesan itu",
     "foreign_cancel": "rumah membatalkan peringatan rumah lain",
+    "unknown_alert": "tanda dengar untuk peringatan yang tidak dikenal hub",
+    "unknown_command": "laporan uji untuk perintah yang tidak pernah dikirim hub",
 }
 
 
@@ -250,6 +254,9 @@ def classify(net: str, topic: str, payload: bytes) -> Message:
             raise Rejected("house_mismatch")
     if kind == "alert" and data["id"] != f"{house}-{data['seq']}":
         raise Rejected("bad_id")
-    if kind == "cancel" and source == "house" and not data["id"].startswith(house + "-"):
-        raise Rejected("foreign_cancel")
+    if kind == "cancel" and source == "house":
+        if not data["id"].startswith(house + "-"):
+            raise Rejected("foreign_cancel")
+        if data["why"] != "false_alarm":  # "done" ends an alert for everyone: the hub's word
+            raise Rejected("bad_field", "why: a house cancels only as false_alarm")
     return Message(source, kind, house, data)
