@@ -58,12 +58,14 @@ def test_plan_erases_then_writes_at_the_chip_offset(images, board, chip, offset)
 
 
 def test_wrong_chip_bad_magic_and_sha_are_refused(images, tmp_path):
-    with pytest.raises(flash.FlashError, match="image is for esp32c3.*ESP32_GENERIC image"):
+    with pytest.raises(flash.FlashError, match="image is for esp32c3.*use an ESP32_GENERIC image"):
         flash.plan("esp32_devkitc", images["esp32c3"], "/dev/ttyUSB0")
     junk = tmp_path / "index.html"
     junk.write_text("<html>404</html>" * 4)
     with pytest.raises(flash.FlashError, match="not an ESP firmware image"):
         flash.plan("esp32_devkitc", junk, "/dev/ttyUSB0")
+    with pytest.raises(flash.FlashError, match="cannot read the firmware .*micropython.org/download"):
+        flash.plan("esp32_devkitc", tmp_path / "ESP32_GENERIC-20250415-v1.25.0.bin", "/dev/ttyUSB0")
     good = hashlib.sha256(images["esp32"].read_bytes()).hexdigest()
     assert flash.plan("esp32_devkitc", images["esp32"], "P", sha256=good.upper())
     with pytest.raises(flash.FlashError, match="sha256 is"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,6 +22,12 @@ from pathlib import Path
 from kampung import ROOT, build
 
 MPREMOTE = str(Path(sys.executable).parent / "mpremote")
+
+
+def mpremote_shown() -> str:
+    """How to type mpremote in a hint: it lives in the virtualenv, not on everyone's PATH."""
+    rel = os.path.relpath(MPREMOTE)
+    return rel if not rel.startswith("..") else MPREMOTE
 
 
 class DeployError(RuntimeError):
@@ -71,7 +78,7 @@ def plan(local: dict, remote: dict) -> tuple[list[str], list[str]]:
 
 def deploy(bundle: Path, port: str, progress=print) -> dict:
     if not port.startswith(("COM", "socket:", "rfc2217:")) and not Path(port).exists():
-        raise DeployError(f"no serial port {port}: list the ports with `mpremote connect list`")
+        raise DeployError(f"no serial port {port}: list the ports with `{mpremote_shown()} connect list`")
     local = json.loads((bundle / "manifest.json").read_text())
     send, remove = plan(local, remote_manifest(port))
     folders = sorted({"/".join(f.split("/")[:i]) for f in send for i in range(1, f.count("/") + 1)},
@@ -136,6 +143,8 @@ def main(argv: list[str]) -> int:
         if args.port:
             deploy(bundle, args.port)
             watch(args.port, args.watch)
+            print(f"-- {args.watch:g} s of the console shown; the board runs on (--watch S for more, "
+                  f"`{mpremote_shown()} connect {args.port} repl` to follow it, Ctrl-] to leave)")
             return 0
         from kampung.vboard import VirtualBoard
 
@@ -144,6 +153,9 @@ def main(argv: list[str]) -> int:
             print(f"virtual {args.board} on {vb.port} (flash: {flash.relative_to(ROOT)})")
             deploy(bundle, vb.port)
             watch(vb.port, args.watch)
+        print(f"-- {args.watch:g} s of the console shown, then the virtual board stopped; its flash "
+              f"stays in {flash.relative_to(ROOT)} (--watch S to see more; to press keys and "
+              f"buttons, run the device in the simulator: .venv/bin/kampung sim {args.device})")
         return 0
     except (build.BuildError, DeployError) as e:
         print(f"kampung deploy: {e}", file=sys.stderr)

@@ -47,7 +47,8 @@ def inspect_image(path: Path) -> dict:
     try:
         head = path.open("rb").read(24)
     except OSError as e:
-        raise FlashError(f"{path}: cannot read the firmware ({e.strerror})") from e
+        raise FlashError(f"{path}: cannot read the firmware ({e.strerror}); download a .bin for "
+                         "your board from micropython.org/download and give its path") from e
     if len(head) < 24 or head[0] != 0xE9:
         raise FlashError(f"{path}: not an ESP firmware image (first byte must be 0xE9); "
                          "download a .bin for your board from micropython.org/download")
@@ -115,7 +116,7 @@ def plan(board: str, firmware: Path, port: str, sha256: str | None = None, baud:
     info = inspect_image(firmware)
     if info["chip_id"] != CHIP_IDS[chip_key]:
         raise FlashError(f"{firmware}: image is for {info['chip']}, but {board} has an {chip['name']}; "
-                         f"use a {chip.get('micropython_board', chip_key)} image")
+                         f"use an {chip.get('micropython_board', chip_key)} image")
     if sha256 is not None:
         actual = hashlib.sha256(firmware.read_bytes()).hexdigest()
         if actual != sha256.lower():

@@ -295,11 +295,11 @@ def read_port(port: str, warn: Callable[[str], None] = _stderr) -> tuple[list[tu
     """The log files from a board over mpremote, and the device its config.json names. The
     board is reset afterwards in every case (also when the read fails), so the meter runs
     again: its watchdog keeps counting while the program is stopped."""
-    from kampung.deploy import DeployError, mpremote
+    from kampung.deploy import DeployError, mpremote, mpremote_shown
 
     if not port.startswith(("COM", "socket:", "rfc2217:")) and not Path(port).exists():
         raise SoilError(f"no serial port {port}: is the board plugged in? List the ports with "
-                        "`mpremote connect list`")
+                        f"`{mpremote_shown()} connect list`")
     try:
         try:
             out = mpremote(port, "exec", _READ % (FILES,))

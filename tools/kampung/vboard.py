@@ -27,6 +27,7 @@ import tty
 from pathlib import Path
 
 from kampung import VIRTUAL, boards, runtimes
+from kampung.deploy import mpremote_shown
 
 
 def _raw_with_signals(fd: int) -> None:
@@ -198,7 +199,7 @@ def main(argv: list[str]) -> int:
     flash = args.flash or Path(tempfile.mkdtemp(prefix="kampung-flash-"))
     with VirtualBoard(flash, args.board, args.device) as vb:
         print(f"virtual {args.board} on {vb.port} (flash: {flash}); Ctrl-C to stop", flush=True)
-        print(f"try: mpremote connect {vb.port} fs ls", flush=True)
+        print(f"try: {mpremote_shown()} connect {vb.port} fs ls", flush=True)
         try:
             while True:
                 time.sleep(1)
