@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
+import socket
 import subprocess
 import sys
 
@@ -58,3 +60,29 @@ def test_demo_falls_back_to_the_embedded_broker_and_says_so(tmp_path, monkeypatc
     assert "Mosquitto is not installed" in out and "amqtt" in out, out
     assert "Broker (amqtt)" in out, out
     _check_story(out, 2)
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason=f"mosquitto is not installed ({brokerconf.INSTALL})")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_the_demo_stops_the_houses_then_the_hub_then_the_broker(tmp_path, sig):
+    """Found by a newcomer on 2026-12-04: Ctrl-C reached Mosquitto with the demo, so the hub lost
+    its broker first and printed an ERROR on a normal stop. A second signal during the stop
+    (timeout(1) sends two) must not leave processes behind."""
+    proc = subprocess.Popen([sys.executable, "-m", "kampung.cli", "hub", "demo", "--houses", "2",
+                             "--dir", str(tmp_path / "demo"), "--http-port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "stops the neighbourhood" in line:
+            break
+    port = int(re.search(r"on 127\.0\.0\.1:(\d+)", lines[0]).group(1))  # type: ignore[union-attr]
+    proc.send_signal(sig)
+    proc.send_signal(sig)
+    rest, _ = proc.communicate(timeout=60)
+    out = "".join(lines) + rest
+    assert proc.returncode == 0 and "stopping" in rest, out
+    assert "ERROR" not in out and "Traceback" not in out, out
+    with pytest.raises(OSError):  # the broker is gone
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

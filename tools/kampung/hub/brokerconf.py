@@ -210,7 +210,10 @@ def start_mosquitto(out_dir: Path | str, timeout: float = 10.0) -> subprocess.Po
     log_path = out_dir / "mosquitto.log"
     host, port = listener(conf)
     with open(log_path, "a") as log:
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        # its own session: Ctrl-C in a terminal reaches the program that started it, which
+        # stops its clients first and then the broker (not the broker under their feet)
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -27,6 +27,7 @@ import logging
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -233,4 +234,21 @@ def main(args: argparse.Namespace) -> int:
     if not 2 <= args.houses <= 50:
         print("kampung hub demo: --houses 2-50", file=sys.stderr)
         return 2
-    return run(args)
+    # Ctrl-C or SIGTERM (`timeout`, a service manager) stops the houses, then the hub, then the
+    # broker (in its own session, so the signal does not reach it first); a second Ctrl-C while
+    # that runs is ignored rather than leaving processes behind
+    before = signal.signal(signal.SIGINT, _stop), signal.signal(signal.SIGTERM, _stop)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+
+
+def _stop(*_) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
