@@ -348,3 +348,19 @@ def test_the_virtual_adc_reads_up_to_the_chips_top_and_the_hal_says_where(tmp_pa
         assert (int(uv), int(raw)) == (top_uv, 4095), f"{board}: 3.0 V must clip at the top: {said}"
     else:
         assert abs(int(uv) - 3000000) < 1000 and int(raw) < 4095, f"{board}: 3.0 V reads as such: {said}"
+
+
+@pytest.mark.parametrize("text", [
+    '{"device": "akrubutan", "parts": {"soil_probe": {"values": {"k": 65536}}}}',
+    '{"device": "akrubutan", "inputs": [{"at_ms": 0, "part": "soil_probe", "values": {"ph": 700}}]}',
+    '{"device": "akrubutan", "inputs": [{"at_ms": 0, "part": "soil_probe", "values": {"temperature": -3300}}]}',
+])
+def test_a_probe_value_its_registers_cannot_hold_is_refused(tmp_path, capsys, text):
+    """Found by the break test of 2026-12-04: k 65536 wrapped to 0 in the virtual probe's
+    16-bit register and the meter said rendah."""
+    scen = tmp_path / "s.json"
+    scen.write_text(text)
+    assert sim.main(["akrubutan", "--scenario", str(scen), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "s.json" in err and "k -32768-65535" in err and "ph -327.68-655.35" in err, err
+    assert "Traceback" not in err, err

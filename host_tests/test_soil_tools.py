@@ -527,3 +527,22 @@ def test_a_missing_output_folder_is_named_not_the_temporary_file(tmp_path, capsy
     with pytest.raises(soil.SoilError, match="does not exist"):
         soil.export(out, merges=[csv], warn=lambda m: None, say=lambda m: None)
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_value_no_sensor_can_read_is_a_bad_row(tmp_path, capsys):
+    """Found by the break test of 2026-12-04: pH 99 was plotted (and squashed the pH axis) and a
+    moisture of -1e308 vanished from the chart without a word."""
+    csv = tmp_path / "tanah.csv"
+    csv.write_text(soil.HEADER + "\n" + "\n".join([
+        ROW.format(seq=1).replace(",5.40,", ",99,", 1),
+        ROW.format(seq=2).replace(",51.6,", ",-1e308,", 1),
+        ROW.format(seq=3).replace(",160,", ",65536,", 1),
+        ROW.format(seq=4).replace(",5.40,", ",14,", 1),  # the ends of a range are readings
+        ROW.format(seq=5)]) + "\n")
+    assert soil.main(["plot", str(csv), str(tmp_path / "a.png")]) == 0
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "line 2: skipped" in err and "ph 99 is outside 0-14" in err, err
+    assert "line 3: skipped" in err and "moisture_pct -1e308 is outside 0-100" in err, err
+    assert "line 4: skipped" in err and "k_mg_kg 65536 is outside 0-65535" in err, err
+    assert err.count("skipped") == 3 and "(2 measurements" in captured.out, captured

@@ -48,7 +48,13 @@ def _is_num(v) -> bool:
     return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
 
 
-_PROBE_VALUES = ("moisture", "temperature", "ec", "ph", "n", "p", "k")
+# What the probe's 16-bit registers can hold, read signed or unsigned (-32768..65535 raw; a
+# value beyond would wrap): % x 10, degrees C x 10 (-3276.8 is the 0x8000 of a faulty probe),
+# uS/cm, pH x 100 (JXCT), mg/kg (-5 is the 65531 of a damaged register)
+_PROBE_RANGES = {"moisture": (-3276.8, 6553.5), "temperature": (-3276.8, 6553.5),
+                 "ec": (-32768, 65535), "ph": (-327.68, 655.35), "n": (-32768, 65535),
+                 "p": (-32768, 65535), "k": (-32768, 65535)}
+_PROBE_VALUES = tuple(_PROBE_RANGES)
 
 # What each kind of part accepts as an input: key -> (check, words for the valid values)
 _KEYS = "0123456789ABCD*#"
@@ -86,8 +92,10 @@ _INPUTS = {
                                     "the trace's row to start from (1 = its first row)")},
     "ph": {"volts": (lambda v: _is_num(v) and 0 <= v <= 3.3, "volts at the pin, 0-3.3")},
     "soil_probe": {"values": (lambda v: isinstance(v, dict) and all(
-                       k in _PROBE_VALUES and _is_num(x) for k, x in v.items()),
-                       f"an object of readings ({', '.join(_PROBE_VALUES)})"),
+                       k in _PROBE_RANGES and _is_num(x) and _PROBE_RANGES[k][0] <= x <= _PROBE_RANGES[k][1]
+                       for k, x in v.items()),
+                       "an object of readings: " + ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi)
+                                                               in _PROBE_RANGES.items())),
                    "fault": (lambda v: v in ("drop", "corrupt", "stray", "slow", "off", "ok"),
                              "'drop', 'corrupt', 'stray', 'slow', 'off' or 'ok'"),
                    "count": (lambda v: _is_int(v) and 1 <= v <= 1000, "how many frames, 1-1000")},

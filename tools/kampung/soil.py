@@ -67,6 +67,12 @@ ADDED = ("npk_moisture_pct",)
 OLD_HEADER = ",".join(COLUMNS[:-len(ADDED)])
 NUMERIC = ("moisture_pct", "ph", "temp_c", "ec_us_cm", "n_mg_kg", "p_mg_kg", "k_mg_kg",
            "npk_moisture_pct")
+# What each quantity can physically read (a value outside is a damaged or foreign line, not a
+# measurement): percent, the pH scale, the DS18B20's range, and the 16-bit registers the probes
+# report EC (uS/cm) and N, P, K (mg/kg) in.
+RANGES = {"moisture_pct": (0, 100), "ph": (0, 14), "temp_c": (-55, 125), "ec_us_cm": (0, 65535),
+          "n_mg_kg": (0, 65535), "p_mg_kg": (0, 65535), "k_mg_kg": (0, 65535),
+          "npk_moisture_pct": (0, 100)}
 CONFIDENCE = ("baik", "indikatif", "rendah")  # logic.confidence's flags
 NUTRIENTS = ("n", "p", "k")
 _FAULTS = re.compile(r"[A-Za-z0-9_;]*$")
@@ -183,6 +189,9 @@ def parse_line(line: str) -> tuple[Row | None, str]:
             return None, f"{col} {rec[col]!r} is not a number"
         if not math.isfinite(v):
             return None, f"{col} {rec[col]!r} is not a number"
+        low, high = RANGES[col]
+        if not low <= v <= high:
+            return None, f"{col} {rec[col]} is outside {low}-{high}: not a reading (a damaged line?)"
         values[col] = v
     if rec["ph_class"] not in PH_NAMES + ("",):
         return None, f"ph_class {rec['ph_class']!r} is not a pH class"
