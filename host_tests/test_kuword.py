@@ -374,6 +374,12 @@ def test_a_bad_config_never_inverts_an_active_low_relay(tmp_path, runtime):
     truncated = Run(tmp_path / "b", runtime, _scenario(tmp_path, opening, files=cut, duration_ms=9000))
     assert truncated.relay() == [], f"polarity unknown: the relay pin must never be driven {truncated.relay()}"
     assert truncated.screens()[-1] == "Pengaturan rusak / Relay mati", truncated.screens()
+    # a section twice in a config.json edited on the board: JSON keeps the last, which has no
+    # relay_active: the polarity is unknown, never the default that opens an active-low relay
+    twice = dict(store, **{"config.json": '{"device": "kuword", "kuword": {"relay_active": 0}, "kuword": {}}'})
+    dup = Run(tmp_path / "e", runtime, _scenario(tmp_path, opening, files=twice, duration_ms=9000))
+    assert dup.relay() == [], f"polarity unknown: the relay pin must never be driven {dup.relay()}"
+    assert any('field "kuword" appears twice' in t for t in dup.logs()), dup.logs()[:5]
     # 0.0 is reported as not an integer: the polarity is then unknown, not read as 0
     floats = Run(tmp_path / "d", runtime, _scenario(tmp_path, opening, {"relay_active": 0.0}, files=store,
                                                     duration_ms=9000))

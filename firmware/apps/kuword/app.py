@@ -83,7 +83,7 @@ class Kuword:
         self.batt = logic.Battery(int(s["battery_low_v"] * 1000), int(s["battery_critical_v"] * 1000))
         self.locked_until = None  # ticks_ms when a keypad lockout ends
         self.prompt = ("ready",)
-        self.printed = None  # the last prompt printed on the console
+        self.printed = None  # the last screen printed on the console (view()'s key)
         self.note = None
         self.note_until = 0
         self.alarms = 0  # bit 1: door ajar, bit 2: tamper, bit 4: door forced
@@ -111,49 +111,51 @@ class Kuword:
             self.player.play_once(pattern)
 
     def screen(self, *what):
-        """The dialogue's prompt: ("ready",), ("menu",), ... A new prompt is also printed on
-        the console (what `kampung deploy` shows), never what is typed."""
-        if what != self.printed:
-            self.printed = what
-            one, two = texts.screen(self.lang, *what)
-            log.info("LCD: %s | %s" % (one, two))
+        """The dialogue's prompt: ("ready",), ("menu",), ..."""
         self.prompt = what
         self.render()
 
     def say(self, *what):
-        """A result shown for NOTE_MS, then the prompt again (also printed on the console)."""
-        one, two = texts.screen(self.lang, *what)
-        log.info("LCD: %s | %s" % (one, two))
-        self.printed = None  # the prompt is printed again when it comes back
+        """A result shown for NOTE_MS, then the prompt again."""
         self.note = what
         self.note_until = time.ticks_add(time.ticks_ms(), NOTE_MS)
         self.render()
 
-    def lines(self):
+    def view(self):
+        """(what the screen is showing, its two lines). The first is None while a code is
+        being typed and changes with each new screen, not with each key or countdown second."""
         if self.alarms & 4:
-            return texts.screen(self.lang, "forced")
+            return "forced", texts.screen(self.lang, "forced")
         if self.alarms & 2:
-            return texts.screen(self.lang, "tamper")
+            return "tamper", texts.screen(self.lang, "tamper")
         if self.alarms & 1:
-            return texts.screen(self.lang, "ajar")
+            return "ajar", texts.screen(self.lang, "ajar")
         if self.note is not None:
-            return texts.screen(self.lang, *self.note)
+            return ("note", self.note_until), texts.screen(self.lang, *self.note)
         if self.locked_until is not None:
             left = max(0, time.ticks_diff(self.locked_until, time.ticks_ms()) + 999) // 1000
-            return texts.screen(self.lang, "lockout", left)
+            return "lockout", texts.screen(self.lang, "lockout", left)
         if self.entry.length():
             one, _ = texts.screen(self.lang, *self.prompt)
             plain = self.prompt[0] in PLAIN and self.entry.length() <= self.entry.max_len
             # longer than the answer can be: somebody typed a code by mistake, so it is masked
             shown = self.entry.typed() if plain else self.entry.masked()
-            return (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0], shown)
-        one, two = texts.screen(self.lang, *self.prompt)
+            return None, (one if self.prompt[0] != "ready" else texts.screen(self.lang, "entry", "")[0], shown)
         if self.prompt[0] == "ready" and self.batt.level:
-            return texts.screen(self.lang, "batt_low" if self.batt.level == logic.BATT_LOW else "batt_critical")
-        return one, two
+            return ("battery", self.batt.level), texts.screen(
+                self.lang, "batt_low" if self.batt.level == logic.BATT_LOW else "batt_critical")
+        return self.prompt, texts.screen(self.lang, *self.prompt)
+
+    def lines(self):
+        return self.view()[1]
 
     def render(self):
-        lines = self.lines()
+        """Show the current screen; each new screen is also printed on the console (what
+        `kampung deploy` and the simulator show), never what is typed."""
+        key, lines = self.view()
+        if key is not None and key != self.printed:
+            self.printed = key
+            log.info("LCD: %s | %s" % lines)
         if lines == self.lcd_lines and self.lcd is not None:
             return
         self.lcd_lines = lines

@@ -240,9 +240,9 @@ def main(args: argparse.Namespace) -> int:
     before = signal.signal(signal.SIGINT, _stop), signal.signal(signal.SIGTERM, _stop)
     try:
         return run(args)
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # before the demo waited for it: stopped all the same
+        print("\nstopped")
+        return 0
     finally:
         signal.signal(signal.SIGINT, before[0])
         signal.signal(signal.SIGTERM, before[1])
