@@ -276,6 +276,7 @@ def test_a_row_the_database_refuses_loses_only_itself(nb, hub):
     con.close()
     h01, h03 = nb.house("h01"), nb.house("h03")
     try:
+        h03.publish(topic("ack", "h03"), ack("zz-1", "h03"))  # refused by the hub, counted once
         h01.publish(topic("beat", "h01"), beat("h01"))
         h03.publish(topic("alert", "h03"), alert("h03", 8, "banjir"))
         s = hub.wait_state(lambda s: bool(s["active"]), "h03's alert shown")
@@ -285,6 +286,8 @@ def test_a_row_the_database_refuses_loses_only_itself(nb, hub):
     assert s["active"][0]["id"] == "h03-8"
     assert query(hub.hub.db_path, "SELECT id FROM alerts") == [("h03-8",)]
     wait_for(lambda: hub.hub.stats["db_errors"] >= 1, what="the refused beat counted")
+    # the batch was written twice (whole, then one by one): its rejections count once
+    assert query(hub.hub.db_path, "SELECT reason, count FROM rejects") == [("unknown_alert", 1)]
 
 
 def test_acks_and_reports_about_nothing_the_hub_knows_are_not_stored(nb, hub):

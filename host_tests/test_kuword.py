@@ -339,7 +339,7 @@ def test_a_power_cut_during_a_check_and_the_lockout_it_restores_are_in_the_audit
     run = Run(tmp_path / "b", runtime, _scenario(tmp_path, inputs, duration_ms=28000))
     results = [r["result"] for r in run.audit()]
     assert results.count("denied") == 4, results
-    assert results[-3:] == ["boot", "denied (power cut during the check)", "lockout 30s at boot"], results
+    assert results[-3:] == ["boot", "unanswered (power cut during the check)", "lockout 30s at boot"], results
     assert any("locked out for 30 s after 5 wrong codes (at boot)" in t for t in run.logs()), run.logs()[-5:]
     assert "Terkunci / Tunggu 30 dtk" in run.screens(checking[-1] + 1000), run.screens()[-3:]
     assert json.loads((run.flash / "kuword_state.json").read_text()) == {"fails": 5}, "the mark is gone"
@@ -380,6 +380,10 @@ def test_a_bad_config_never_inverts_an_active_low_relay(tmp_path, runtime):
     dup = Run(tmp_path / "e", runtime, _scenario(tmp_path, opening, files=twice, duration_ms=9000))
     assert dup.relay() == [], f"polarity unknown: the relay pin must never be driven {dup.relay()}"
     assert any('field "kuword" appears twice' in t for t in dup.logs()), dup.logs()[:5]
+    twice = dict(store, **{"config.json": '{"device": "kuword", "kuword": {"relay_active": 0, "relay_active": 1}}'})
+    dup = Run(tmp_path / "f", runtime, _scenario(tmp_path, opening, files=twice, duration_ms=9000))
+    assert dup.relay() == [], f"polarity unknown: the relay pin must never be driven {dup.relay()}"
+    assert any('field "relay_active" appears twice' in t for t in dup.logs()), dup.logs()[:5]
     # 0.0 is reported as not an integer: the polarity is then unknown, not read as 0
     floats = Run(tmp_path / "d", runtime, _scenario(tmp_path, opening, {"relay_active": 0.0}, files=store,
                                                     duration_ms=9000))

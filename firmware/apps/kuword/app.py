@@ -231,14 +231,14 @@ class Kuword:
             fails = state["fails"]
             if not isinstance(fails, int) or fails < 0:
                 raise ValueError("%s: 'fails' is %r" % (STATE, fails))
-            cut = bool(state.get("checking"))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            cut = bool(state.get("checking"))  # state is a dict: state["fails"] worked
+        except (ValueError, KeyError, TypeError) as e:
             # cannot tell how many wrong codes were tried: assume a lockout (fail-secure)
             log.info("ERROR: %s; keypad locked out" % e)
             fails = self.lockout.limit
         self.lockout.fails = fails
         if cut:  # counted as a wrong code when it began; its answer was never given
-            self.audit("unknown", "denied (power cut during the check)")
+            self.audit("unknown", "unanswered (power cut during the check)")
             self.save_fails()
         wait = self.lockout.wait_s()
         if wait:  # a power cut does not shorten a lockout: it starts again in full
@@ -328,7 +328,9 @@ class Kuword:
 
     def denied(self, why):
         self.audit("unknown", "expired" if why == "expired" else "denied")
-        self.save_fails()  # the check is over: its answer is in the audit log
+        # the check is over. In this order a power cut between the two writes logs this code
+        # twice (denied, then unanswered at the boot), never not at all
+        self.save_fails()
         wait = self.lockout.wait_s()
         if wait:
             self.locked_until = time.ticks_add(time.ticks_ms(), wait * 1000)

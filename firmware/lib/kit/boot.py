@@ -46,30 +46,39 @@ def read_config(path, device):
             error("%s: unknown top-level field %r; device settings go inside \"%s\": {...}; "
                   "using safe defaults" % (path, key, device))
             return None
-    if _named_twice(path, device):
-        error("%s: field \"%s\" appears twice; JSON keeps only the last, so a setting (a lock's "
-              "relay polarity) would be lost silently: keep one; using safe defaults" % (path, device))
-        return None
     section = cfg.get(device, {})
     if not isinstance(section, dict):
         error("%s: field %r must be an object of settings, not %r; using safe defaults" % (path, device, section))
         return None
+    # the device's section, or a wiring polarity (relay_active, siren_active...), named twice:
+    # JSON keeps the last one silently, and a wrong polarity opens a lock
+    twice = _named_twice(path, [device] + [k for k in section if k.endswith("_active")])
+    if twice:
+        error("%s: field \"%s\" appears twice; JSON keeps only the last, so a setting would be "
+              "lost silently: keep one; using safe defaults" % (path, twice))
+        return None
     return section
 
 
-def _named_twice(path, key):
-    """Does the file name ``key`` as a field more than once? (``kampung build`` refuses that; a
-    config.json edited on the board has not been through it.)"""
-    text = store.read_bytes(path) or b""
-    quoted = b'"' + key.encode() + b'"'
-    seen = 0
-    at = text.find(quoted)
-    while at >= 0:
-        at += len(quoted)
-        if text[at:at + 8].lstrip().startswith(b":"):
-            seen += 1
-        at = text.find(quoted, at)
-    return seen > 1
+def _named_twice(path, keys):
+    """The first of ``keys`` the file names as a field more than once, or None. (``kampung
+    build`` refuses duplicates; a config.json edited on the board has not been through it.)"""
+    try:
+        text = store.read_bytes(path) or b""
+    except ValueError:
+        return None  # it was just read: read_json reports an unreadable file
+    for key in keys:
+        quoted = b'"' + key.encode() + b'"'
+        seen = 0
+        at = text.find(quoted)
+        while at >= 0:
+            at += len(quoted)
+            if text[at:at + 8].lstrip().startswith(b":"):
+                seen += 1
+            at = text.find(quoted, at)
+        if seen > 1:
+            return key
+    return None
 
 
 def crashes():

@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -323,13 +324,13 @@ class Hub:
             return
         try:
             written = self.store.write(batch)
-        except Exception:  # a full disk must not stop the hub from listening
-            written = self._write_each(self.store, batch)
-        self.stats["stored"] += len(batch.messages) - written.duplicates - written.failed - written.refused
-        if written.refused:
-            self.stats["rejected"] += written.refused
-            log.warning("%d ack(s) or test report(s) about an alert or command the hub does not "
-                        "know: not stored (counted in rejects)", written.refused)
+        except Exception as e:  # a full disk must not stop the hub from listening
+            written = self._write_each(self.store, batch, e)
+        refused = len(written.refusals)
+        self.stats["stored"] += len(batch.messages) - written.duplicates - written.failed - refused
+        self.stats["rejected"] += refused
+        for reason, _house, what, _received in written.refusals:
+            self.rejects.note(Rejected(reason), what)  # logged like any other rejection
         self.stats["duplicates"] += written.duplicates
         self.stats["rate_limited"] += written.rate_limited
         if written.rate_limited:
@@ -338,30 +339,36 @@ class Hub:
         if written.changed or batch.rejects:
             self.changed(urgent=written.urgent)
 
-    def _write_each(self, store: Store, batch: Batch) -> Written:
-        """The database refused a batch: store its messages one by one, so a row it cannot
-        hold loses only itself, not the alerts received in the same moment."""
+    def _write_each(self, store: Store, batch: Batch, error: Exception) -> Written:
+        """The database refused a batch. A row it cannot hold (a constraint, a trigger) must
+        lose only itself, not the alerts received in the same moment: the messages are stored
+        one by one. A database that refuses everything (disk full, locked) is logged once."""
         total = Written()
+        if isinstance(error, sqlite3.OperationalError):
+            self.stats["db_errors"] += 1
+            total.failed = len(batch.messages)
+            log.error("could not store %d messages: %s", len(batch.messages), error)
+            return total
         parts = [Batch(messages=[m]) for m in batch.messages]
         if batch.rejects:
             parts.append(Batch(rejects=batch.rejects))
         for part in parts:
             try:
                 w = store.write(part)
-            except Exception:
+            except Exception as e:
                 self.stats["db_errors"] += 1
                 if part.messages:
                     m = part.messages[0][1]
-                    log.exception("could not store a %s from %s (%s); dropped", m.kind, m.house,
-                                  json.dumps(m.data)[:200])
+                    log.error("could not store a %s from %s (%s): %s; dropped", m.kind, m.house,
+                              json.dumps(m.data)[:200], e)
                     total.failed += 1
                 else:
-                    log.exception("could not store the rejection counts")
+                    log.error("could not store the rejection counts: %s", e)
                 continue
             total.alerts += w.alerts
             total.duplicates += w.duplicates
             total.rate_limited += w.rate_limited
-            total.refused += w.refused
+            total.refusals += w.refusals
             total.urgent |= w.urgent
             total.changed |= w.changed
         return total

@@ -93,7 +93,9 @@ class Written:
     duplicates: int = 0
     rate_limited: int = 0
     failed: int = 0  # messages the database refused (counted in the hub's db_errors)
-    refused: int = 0  # acks and test reports about alerts and commands the hub does not know
+    # acks and test reports about alerts and commands the hub does not know:
+    # (reason, house, what, received), counted in the rejects table
+    refusals: list[tuple[str, str, str, float]] = field(default_factory=list)
     urgent: bool = False
     changed: bool = False
 
@@ -242,9 +244,19 @@ class Store:
         return True
 
     def write(self, batch: Batch) -> Written:
-        """Store one batch in one transaction."""
+        """Store one batch in one transaction. The batch is not changed, and neither is the
+        rate limit's memory when the transaction fails (the caller may try again)."""
+        recent = {h: deque(q) for h, q in self._recent.items()}
+        try:
+            return self._write(batch)
+        except BaseException:
+            self._recent = recent
+            raise
+
+    def _write(self, batch: Batch) -> Written:
         out = Written()
         beats: dict[str, tuple[float, dict[str, Any]]] = {}  # only the latest beat per house
+        rejects = {key: list(entry) for key, entry in batch.rejects.items()}
         db = self.db
         with self._tx():
             for received, m in batch.messages:
@@ -282,17 +294,18 @@ class Store:
                     out.urgent = True
                 elif kind == "ack":
                     if not db.execute("SELECT 1 FROM alerts WHERE id = ?", (d["id"],)).fetchone():
-                        batch.reject("unknown_alert", m.house, f"ack of {d['id']}", received)
-                        out.refused += 1
+                        out.refusals.append(("unknown_alert", m.house, f"ack of {d['id']}", received))
                         continue
                     db.execute("INSERT OR IGNORE INTO acks VALUES (?, ?, ?, ?)",
                                (d["id"], m.house, d.get("t"), received))
                     out.urgent = True
                 elif kind == "test":
+                    # the hub's own command comes back from the broker before any house can
+                    # answer it (one queue to the hub), so a report of a real command finds it
                     if not db.execute("SELECT 1 FROM broadcasts WHERE kind = 'command' AND id = ?",
                                       (d["id"],)).fetchone():
-                        batch.reject("unknown_command", m.house, f"test report of {d['id']}", received)
-                        out.refused += 1
+                        out.refusals.append(("unknown_command", m.house, f"test report of {d['id']}",
+                                             received))
                         continue
                     db.execute("INSERT OR IGNORE INTO tests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                (d["id"], m.house, d["kind"], int(d["ok"]), _opt_int(d.get("siren")),
@@ -310,13 +323,16 @@ class Store:
                     "outbox = excluded.outbox, seq = excluded.seq",
                     [(h, r, d["up"], d.get("rssi"), d["outbox"], d["seq"])
                      for h, (r, d) in beats.items()])
-            if batch.rejects:
+            counted = Batch(rejects=rejects)
+            for refusal in out.refusals:
+                counted.reject(*refusal)
+            if rejects:
                 db.executemany(
                     "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reason, house) "
                     "DO UPDATE SET count = count + excluded.count, last = excluded.last, "
                     "last_topic = excluded.last_topic",
                     [(reason, house, n, first, last, topic)
-                     for (reason, house), (n, first, last, topic) in batch.rejects.items()])
+                     for (reason, house), (n, first, last, topic) in rejects.items()])
         return out
 
     # -- reading ------------------------------------------------------------------------------
