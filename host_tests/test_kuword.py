@@ -136,7 +136,8 @@ def test_garbled_lcd_recovers(day):
 
 def test_battery_low_is_shown_and_recorded(day):
     assert "Kuword / Baterai lemah" in day.screens(185000, 215000)
-    assert any(r["result"] == "battery low" for r in day.audit())
+    assert any((r["who"], r["result"]) == ("system", "battery low") for r in day.audit()), \
+        "the lock's own record, not an unknown person's"
 
 
 def _texts(value):

@@ -574,7 +574,7 @@ class Kuword:
                 if level is not None:
                     due = True
                 if level:
-                    self.audit("unknown", "battery low" if level == logic.BATT_LOW else "battery critical")
+                    self.audit("system", "battery low" if level == logic.BATT_LOW else "battery critical")
                     self.tone(TONE_WARN)
             self.lcd_service(now)
             if due:

@@ -184,7 +184,10 @@ def run(args: argparse.Namespace) -> int:
                   "the hub to show the ack")
             time.sleep(0.3)
 
-            out("\nTimeline (ms after the first strike; wall clock of this machine):")
+            out("\nTimeline (ms after the first strike; wall clock of this machine). A house sounds "
+                "its siren first and prints\nits console line after, so SIREN ON comes before "
+                "'alert received'; 'Belum terkirim' (not sent yet)\nturns 'Terkirim' when the "
+                "broker has the alert:")
             rows = timeline(nb, t0)
             for ms, name, what in rows:
                 out(f"  {ms:8.0f}  {name:4s}  {what}")
