@@ -975,3 +975,12 @@ def test_hub_run_options_are_checked_without_a_traceback(tmp_path, capsys, args,
     err = capsys.readouterr().err
     assert code == 2 and message in err, err
     assert (tmp_path / "notes.json").read_text() == '{"not": "a database"}\n', "left as it was"
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "0", "abc", "100000"])
+def test_stale_s_is_checked(value, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "--net", NET, "--db", str(tmp_path / "hub.db"), "--stale-s", value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "seconds from 10 to 86400" in err, err
+    assert not (tmp_path / "hub.db").exists()

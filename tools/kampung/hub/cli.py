@@ -61,6 +61,18 @@ def _selftest_at(text: str) -> str:
     return text
 
 
+def _stale_s(text: str) -> float:
+    """--stale-s: seconds, 10 to a day (a house beats every beat_s, 60 by default)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 10 <= value <= 86400:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds from 10 to 86400 (default 180, three "
+                                         "of the houses' 60 s heartbeats)")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kampung hub", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,7 +104,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--count", type=int, help="expected houses h01..hNN")
     r.add_argument("--private", action="store_true",
                    help="viewing the dashboard also needs the login")
-    r.add_argument("--stale-s", type=float, default=180,
+    r.add_argument("--stale-s", type=_stale_s, default=180,
                    help="an online house without a heartbeat for this long shows as silent "
                    "(default 180 = three of the houses' default beat_s 60)")
     r.add_argument("--selftest-at", type=_selftest_at, default=schedule.DEFAULT_AT,
