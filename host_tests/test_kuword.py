@@ -177,8 +177,14 @@ def test_kampung_audit_prints_the_log(day, capsys):
     assert audit.main(["--flash", str(day.flash)]) == 0
     out = capsys.readouterr().out
     assert "user1" in out and "denied" in out and "lockout 30s" in out and "duress" in out, out
-    # the board counts from 2000 (the virtual RTC starts at 2024-01-01 00:00): no 30-year shift
-    assert "2024-01-01 00:00:0" in out and "clock not set" not in out, out
+    # the board counts from 2000 (the virtual RTC starts at 2024-01-01 00:00 UTC): no 30-year
+    # shift; shown in Magelang's time, WIB, unless told otherwise
+    assert "2024-01-01 07:00:0" in out and " WIB " in out and "clock not set" not in out, out
+    assert audit.main(["--flash", str(day.flash), "--utc-offset", "0"]) == 0
+    assert "2024-01-01 00:00:0" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        audit.main(["--flash", str(day.flash), "--utc-offset", "15"])
+    assert "give the hours from UTC, -12 to +14" in capsys.readouterr().err
 
 
 def _scenario(tmp_path: Path, inputs: list, config: dict | None = None, files: dict | None = None,
@@ -508,4 +514,4 @@ def test_kampung_audit_names_a_line_whose_time_no_clock_reads(tmp_path, capsys):
     assert audit.main(["--flash", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "audit.csv:1: time 99999999999999999999 is outside 1970-9999" in err, err
-    assert "2024-01-01 00:00:00 UTC" in out and "user1" in out, out
+    assert "2024-01-01 07:00:00 WIB" in out and "user1" in out, out

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from datetime import datetime
 from pathlib import Path
+
+from kampung import localtime
+from kampung.localtime import WIB
 
 FILES = ("audit.csv.1", "audit.csv")
 ALARM_FILES = ("alarms.csv.1", "alarms.csv")  # duress, damaged store, config errors: never flushed by door records
@@ -50,9 +53,11 @@ def parse(text: str, source: str) -> tuple[list[dict], list[str]]:
     return records, problems
 
 
-def when(rec: dict) -> str:
+def when(rec: dict, utc_offset_h: float = WIB) -> str:
+    """The record's local time (WIB by default), or its uptime when the clock was never set."""
     if rec["epoch"] >= CLOCK_SET_AFTER:
-        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(rec["epoch"] + EPOCH_2000))
+        tz = localtime.zone(utc_offset_h)
+        return datetime.fromtimestamp(rec["epoch"] + EPOCH_2000, tz).strftime("%Y-%m-%d %H:%M:%S ") + str(tz)
     return f"clock not set, up {rec['uptime_ms'] / 1000:.1f} s"
 
 
@@ -106,6 +111,8 @@ def main(argv: list[str]) -> int:
     where = ap.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port of the board (mpremote)")
     where.add_argument("--flash", type=Path, help="a folder with the board's files")
+    ap.add_argument("--utc-offset", type=localtime.option, default=WIB,
+                    help="hours from UTC for the times shown, -12 to 14 (default 7, WIB)")
     args = ap.parse_args(argv)
     if args.flash is not None:
         if not args.flash.is_dir():
@@ -134,5 +141,5 @@ def main(argv: list[str]) -> int:
         for p in problems:
             print(f"warning: {p}", file=sys.stderr)
         for rec in records:
-            print(f"{when(rec):<34} {rec['who']:<10} {rec['result']}")
+            print(f"{when(rec, args.utc_offset):<34} {rec['who']:<10} {rec['result']}")
     return 0

@@ -40,11 +40,12 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kampung import FIRMWARE
+from kampung import FIRMWARE, localtime
+from kampung.localtime import WIB
 
 for _p in (FIRMWARE, FIRMWARE / "lib"):
     if str(_p) not in sys.path:
@@ -84,7 +85,6 @@ T_MAX = 253402214400
 # and the axis' margins go past the last point). A row after it has a clock gone wrong: the
 # chart then uses seq, as for rows without a clock.
 PLOT_T_MAX = 7258118400
-UTC_OFFSETS = (-12.0, 14.0)  # the zones in use on Earth, UTC-12 to UTC+14
 
 
 class SoilError(RuntimeError):
@@ -423,7 +423,6 @@ MOISTURE_BAND_COLOUR = "#dbe9f6"  # where the NPK probe's figures are comparable
 POINT = "#1f3b73"  # a usable reading: filled
 NPK_WET = "#2a9d8f"  # the RS485 probe's own moisture: the one the NPK confidence is judged from
 LOW = "#c0392b"  # confidence rendah: open circle, white inside
-WIB = 7  # Magelang's time zone, UTC+7
 
 LABELS = {
     "id": {"moisture": "Kelembapan tanah (%)", "ph": "pH (H\u2082O)", "n": "N (mg/kg)",
@@ -536,12 +535,11 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
 
     if lang not in LABELS:
         raise SoilError(f"--lang {lang}: choose one of {', '.join(LABELS)}")
-    why = _offset_problem(utc_offset_h)
+    why = localtime.problem(utc_offset_h)
     if why:
         raise SoilError(f"--utc-offset {utc_offset_h}: {why}")
     lab = LABELS[lang]
-    tz = timezone(timedelta(hours=utc_offset_h),
-                  "WIB" if utc_offset_h == WIB else f"UTC{utc_offset_h:+g}")
+    tz = localtime.zone(utc_offset_h)
     dpi = 100
     fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)  # the Agg renderer: no display, no pyplot state
@@ -637,28 +635,6 @@ def plot(rows: list[Row], out: Path, lang: str = "id", size: tuple[int, int] = (
 
 # -- the command ------------------------------------------------------------------------------
 
-def _offset_problem(hours: float) -> str:
-    """Why ``hours`` is not a UTC offset, or ""."""
-    lo, hi = UTC_OFFSETS
-    if not math.isfinite(hours) or not lo <= hours <= hi:
-        return (f"give the hours from UTC, {lo:g} to +{hi:g} (Magelang is 7, WIB; 5.5 for "
-                "India)")
-    if round(hours * 60, 6) != round(hours * 60):
-        return "give whole minutes (5.5 or 5.75, not 5.123)"
-    return ""
-
-
-def _utc_offset(text: str) -> float:
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = math.nan
-    why = _offset_problem(hours)
-    if why:
-        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
-    return hours
-
-
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)x(\d+)", text)
     if not m or not (300 <= int(m[1]) <= 8000 and 300 <= int(m[2]) <= 8000):
@@ -689,7 +665,7 @@ def main(argv: list[str]) -> int:
     pl.add_argument("png", type=Path, metavar="OUT.png")
     pl.add_argument("--lang", choices=sorted(LABELS), default="id", help="labels: id (default) or en")
     pl.add_argument("--size", type=_size, default=(1000, 1250), help="WIDTHxHEIGHT in pixels (default 1000x1250)")
-    pl.add_argument("--utc-offset", type=_utc_offset, default=WIB, help="hours from UTC for "
+    pl.add_argument("--utc-offset", type=localtime.option, default=WIB, help="hours from UTC for "
                     "the time axis, -12 to 14 (default 7, WIB)")
     args = ap.parse_args(argv)
     try:
