@@ -463,8 +463,12 @@ def test_broken_chip_file(tmp_path):
 def test_cli_check_all(capsys):
     assert boards.main(["check"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert re.fullmatch(r"3 boards x 4 devices checked: 0 errors, \d+ warnings", out[-1]), out[-1]
+    m = re.fullmatch(r"3 boards x 4 devices checked: 0 errors, (\d+) warnings \((\d+) accepted in "
+                     r"the board file, (\d+) to act on\)", out[-1])
+    assert m, out[-1]
     assert all(line.startswith("warning: ") for line in out[:-1])
+    open_ones = [line for line in out[:-1] if "; accepted: " not in line]
+    assert int(m[1]) == len(out) - 1 and int(m[3]) == len(open_ones), (m.groups(), open_ones)
 
 
 def test_cli_check_one(capsys):

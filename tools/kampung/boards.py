@@ -795,8 +795,10 @@ def _cmd_check(args):
         print(finding)
     errors = sum(1 for f in findings if f.level == ERROR)
     warnings = sum(1 for f in findings if f.level == WARNING)
+    accepted = sum(1 for f in findings if f.level == WARNING and "; accepted: " in f.message)
+    tail = f" ({accepted} accepted in the board file, {warnings - accepted} to act on)" if accepted else ""
     print(f"{_plural(len(boards), 'board')} x {_plural(len(devices), 'device')} checked: "
-          f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+          f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}{tail}")
     return 1 if errors else 0
 
 
