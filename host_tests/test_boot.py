@@ -49,6 +49,35 @@ def test_corrupt_config_boots_on_safe_defaults(tmp_path, runtime, text):
 
 
 @pytest.mark.parametrize("runtime", runtimes.RUNTIMES)
+def test_a_config_for_another_device_boots_on_safe_defaults(tmp_path, runtime):
+    """Found by the break test of 2026-12-04: a kandig config.json on a lock board was taken
+    without a word (and for a lock, relay_active then fell back to 1)."""
+    text = '{"device": "kandig", "blind_shoe": {"zones_cm": [50, 90, 150, 220]}}'
+    events = simulate(tmp_path, runtime, {"duration_ms": 2000, "files": {"config.json": text}})
+    errors = [t for t in logs(events) if t.startswith("ERROR")]
+    assert errors and "field 'device' is 'kandig', but this board runs blind_shoe" in errors[0], errors
+
+
+@pytest.mark.parametrize("runtime", runtimes.RUNTIMES)
+def test_a_crash_still_resets_when_the_crash_counter_cannot_be_written(tmp_path, runtime):
+    """Found by the break test of 2026-12-04: with crashes.json unwritable (a full flash; here a
+    folder in its place) a crash stopped at the REPL with a bare OSError. Resetting uncounted
+    would loop for ever (and keep mpremote out): it is safe mode, said as such, LED blinking."""
+    fw = broken_firmware(tmp_path, "    raise OSError(5)\n")
+    flash = tmp_path / "flash"
+    (flash / "crashes.json").mkdir(parents=True)
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"device": "blind_shoe", "duration_ms": 5000}))
+    proc, events, _ = sim.simulate("blind_shoe", runtime=runtime, scenario=path, flash=flash,
+                                   out=tmp_path / "e.jsonl", roots=(VIRTUAL, fw))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = logs(events)
+    assert any("crashes.json could not be written" in t for t in text), text
+    assert any("SAFE MODE (a crash that crashes.json cannot count)" in t for t in text), text
+    assert not [e for e in events if e["kind"] == "reset"], "no reset loop"
+
+
+@pytest.mark.parametrize("runtime", runtimes.RUNTIMES)
 def test_crash_loop_ends_in_safe_mode(tmp_path, runtime):
     fw = broken_firmware(tmp_path, "    raise OSError(5)  # a broken sensor module, say\n")
     events = simulate(tmp_path, runtime, {"duration_ms": 20000}, fw)
@@ -86,3 +115,14 @@ def test_a_healthy_shoe_keeps_the_watchdog_fed(tmp_path):
     events = simulate(tmp_path, "micropython", {"duration_ms": 60000,
                                                 "inputs": [{"at_ms": 0, "part": "sonar", "cm": 100}]})
     assert not [e for e in events if e["kind"] == "reset"]
+
+
+@pytest.mark.parametrize("runtime", runtimes.RUNTIMES)
+def test_an_app_that_resets_at_once_every_boot_ends_the_run_as_a_reset_loop(tmp_path, runtime):
+    """In virtual time such a board reset for ever without time passing: the run hung until
+    its 300 s timeout (seen while testing the crash counter on an unwritable flash)."""
+    fw = broken_firmware(tmp_path, "    import machine\n    machine.reset()\n")
+    events = simulate(tmp_path, runtime, {"duration_ms": 5000}, fw)
+    loop = [e for e in events if e["kind"] == "exception"]
+    assert loop and loop[-1]["type"] == "ResetLoop", events[-3:]
+    assert "100 resets without any time passing" in loop[-1]["message"]

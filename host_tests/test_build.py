@@ -192,3 +192,12 @@ def test_duplicate_keys_in_a_settings_file_are_refused(tmp_path):
     cfg.write_text('{"kuword": {"relay_active": 0}, "kuword": {"lang": "en"}}')
     with pytest.raises(build.BuildError, match="appears twice"):
         build.merged_config("kuword", None, cfg)
+
+
+def test_button_types_must_name_roles_of_the_board(tmp_path):
+    cfg = tmp_path / "kandig.json"
+    cfg.write_text(json.dumps({"kandig": {"button_types": {"nosuch_button": "maling"}}}))
+    with pytest.raises(build.BuildError, match="esp32_devkitc has no role 'nosuch_button'; its roles: alarm_button"):
+        build.build("kandig", "esp32_devkitc", tmp_path / "b", config=cfg, secrets=tmp_path / "x.json")
+    cfg.write_text(json.dumps({"kandig": {"button_types": {"alarm_button": "kebakaran"}}}))
+    build.build("kandig", "esp32_devkitc", tmp_path / "b", config=cfg, secrets=tmp_path / "x.json")

@@ -99,6 +99,24 @@ def test_bad_secrets_leave_the_network_off_and_the_siren_working(tmp_path, runti
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("types, words", [
+    ({"nosuch_button": "maling"}, "the board map has no pin for 'nosuch_button'"),
+    ({"cancel_button": "maling"}, "'cancel_button' is not an alarm button"),
+    ({"siren": "maling"}, "'siren' is not an alarm button"),
+])
+def test_button_types_naming_no_alarm_button_never_silences_the_alarm(tmp_path, runtime, types, words):
+    """Found by the break test of 2026-12-04: a role the board lacks crashed the unit three
+    times into safe mode (no alarm at all); cancel_button raised and cancelled in one press;
+    'siren' turned the siren output into an input."""
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500}],
+                 config={"button_types": types}, duration_ms=6000)
+    text = "\n".join(e["text"] for e in events if e["kind"] == "log")
+    assert words in text and "SAFE MODE" not in text, text
+    assert [e for e in events if e["kind"] == "boot"] == [events[0]], "no crash, no reset"
+    assert siren_on(events, 1000, 1100), "the alarm button still sounds the siren"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_an_active_low_siren_module_is_idle_high(tmp_path, runtime):
     events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500}],
                  config={"siren_active": 0}, duration_ms=3000)

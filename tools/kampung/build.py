@@ -144,6 +144,20 @@ def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
     return {"device": device, device: section}
 
 
+def _check_roles(device: str, board: str, section: dict, source: Path | None) -> None:
+    """Settings that name board roles (Kandig's button_types) must name roles this board's
+    map has: the firmware leaves out a button without a pin, the build refuses it."""
+    settings_mod = __import__(f"apps.{device}.settings", fromlist=["SCHEMA"])
+    pins = boards.board_json(board, device)["pins"]
+    for field, (_default, rule) in settings_mod.SCHEMA.items():
+        if rule[0] != "roles":
+            continue
+        for role in section.get(field, {}):
+            if role not in pins:
+                raise BuildError(f"{source or 'config'} [{device}]: field {field!r}: {board} has no "
+                                 f"role {role!r}; its roles: {', '.join(pins)}")
+
+
 def read_secrets(path: Path) -> dict | None:
     if not path.exists():
         return None
@@ -170,6 +184,7 @@ def build(device: str, board: str, out: Path, *, mpy: bool = False, site: Path |
         raise BuildError("; ".join(f.message for f in findings))
     chip = boards.chip_for(board)
     cfg = merged_config(device, site, config)
+    _check_roles(device, board, cfg[device], config or site)
     secret = read_secrets(secrets if secrets is not None else ROOT / "secrets.json")
     if out.exists():
         shutil.rmtree(out)

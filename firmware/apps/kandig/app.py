@@ -90,11 +90,14 @@ class Kandig:
         self.quiet = self.player.loop
         diff = time.ticks_diff
         self.buttons = []  # [pin, PressCounter, alert type or None (count the presses)]
-        if s["button_types"]:
-            for role in s["button_types"]:
-                self.buttons.append([hal.input(role, "up"), logic.PressCounter(
-                    s["press_window_ms"], s["long_press_ms"], diff), s["button_types"][role]])
-        else:
+        for role in s["button_types"]:
+            if not hal.has(role):  # the alarm must work: this button is left out, not the unit
+                log.info("ERROR: config [kandig]: field 'button_types': the board map has no "
+                         "pin for %r; that button is left out" % role)
+                continue
+            self.buttons.append([hal.input(role, "up"), logic.PressCounter(
+                s["press_window_ms"], s["long_press_ms"], diff), s["button_types"][role]])
+        if not self.buttons:  # press counting on the alarm button
             self.buttons.append([hal.input("alarm_button", "up"), logic.PressCounter(
                 s["press_window_ms"], s["long_press_ms"], diff), None])
         self.cancel_pin = hal.input("cancel_button", "up")

@@ -57,6 +57,10 @@ def check(s, source):
                               "count may mean one alert" % (source, counts[n], name, n))
         counts[n] = name
     for role in s["button_types"]:
+        if not role.endswith("_button") or role == "cancel_button":
+            raise ConfigError("%s: field 'button_types': %r is not an alarm button: use "
+                              "alarm_button or another *_button input of the board map (not "
+                              "cancel_button)" % (source, role))
         if s["button_types"][role] not in s["alert_types"]:
             raise ConfigError("%s: field 'button_types': %r raises %r, which is not in alert_types "
                               "(%s)" % (source, role, s["button_types"][role],

@@ -41,6 +41,10 @@ def read_config(path, device):
     if not isinstance(cfg, dict):
         error("%s: must be a JSON object; using safe defaults" % path)
         return None
+    if cfg.get("device", device) != device:
+        error("%s: field 'device' is %r, but this board runs %s: deploy this device's "
+              "config.json; using safe defaults" % (path, cfg.get("device"), device))
+        return None
     for key in cfg:
         if key != "device" and key not in DEVICES:
             error("%s: unknown top-level field %r; device settings go inside \"%s\": {...}; "
@@ -90,8 +94,13 @@ def crashes():
 
 
 def record_crash(times):
+    """The crash times with this one added, saved; None when they cannot be saved."""
     times = (times + [time.time()])[-CRASH_LIMIT:]
-    store.write_json(CRASHES, times)
+    try:
+        store.write_json(CRASHES, times)
+    except (OSError, ValueError) as e:  # a full or broken flash
+        error("%s could not be written (%s)" % (CRASHES, e))
+        return None
     return times
 
 
@@ -114,7 +123,7 @@ def prepare(board_path="board.json", config_path="config.json"):
     hal = Hal(board_map, board_path)
     times = crashes()
     if hal.reset_cause() == hal.WDT_RESET:
-        times = record_crash(times)
+        times = record_crash(times) or times
         error("the watchdog reset the board (the app stopped responding)")
     if len(recent(times)) >= CRASH_LIMIT:
         return safe_mode(hal, "%d crashes within %d s" % (CRASH_LIMIT, CRASH_WINDOW_S))
@@ -147,7 +156,10 @@ def prepare(board_path="board.json", config_path="config.json"):
 def crashed(hal, e):
     """The app stopped with an exception: print it, count it in crashes.json, reset."""
     error("%s: %s" % (type(e).__name__, e))
-    record_crash(crashes())
+    if record_crash(crashes()) is None:
+        # uncounted, resets would loop for ever and keep mpremote out: stop here instead
+        safe_mode(hal, "a crash that %s cannot count" % CRASHES)
+        return
     hal.reset()
 
 

@@ -31,6 +31,8 @@ def _console(board, echo):
     return real_print
 
 
+RESET_LOOP = 100  # boots at one virtual instant that end a run as a reset loop
+
 def run(spec):
     out = open(spec["out"], "w") if spec.get("out", "-") != "-" else sys.stdout
     chip = spec.get("chip")
@@ -67,8 +69,18 @@ def run(spec):
     keep = set(sys.modules)
     boots = 0
     try:
+        boot_us, stalled = -1, 0
         while True:
             boots += 1
+            # A board that resets at once, every boot, loops for ever (a real one at the pace of
+            # its boot ROM); in virtual time no time passes at all: end the run and say so.
+            stalled = stalled + 1 if clock.us == boot_us else 0
+            boot_us = clock.us
+            if stalled >= RESET_LOOP:
+                board.emit("system", "exception", "type", "ResetLoop", "message",
+                           "%d resets without any time passing: the board would loop like this "
+                           "for ever" % RESET_LOOP)
+                break
             board.emit("system", "boot", "n", boots, "cause", board.reset_cause)
             for name in list(sys.modules):
                 if name not in keep:
