@@ -130,11 +130,19 @@ def test_export_from_a_virtual_board_running_the_meter(tmp_path, field):
         deploy.deploy(bundle, vb.port, progress=lambda s: None)
         console = deploy.watch(vb.port, 1.5, show=lambda s: None)
         assert "kampung: akrubutan on esp32_devkitc" in console, console
+        seen = len(vb.events())
         assert soil.main(["export", "--port", vb.port, str(out)]) == 0
-        time.sleep(1.0)  # the board boots again
-        running = deploy.mpremote(vb.port, "resume", "exec",
-                                  "import sys; print('apps.akrubutan.app' in sys.modules)", timeout=30)
-    assert running.strip().endswith("True"), f"the meter did not start again after the export: {running}"
+        # the board boots again and the meter runs: its screen comes back (read from the board's
+        # event log, not through the REPL, which would stop the meter again)
+        deadline = time.monotonic() + 30
+        while True:
+            later = vb.events()[seen:]
+            boots = [i for i, e in enumerate(later) if e["kind"] == "boot"]
+            screens = [e for e in later[boots[-1]:] if e["kind"] == "oled"] if boots else []
+            if screens or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert boots and screens, f"the meter did not start again after the export: {later[-5:]}"
     lines = exported(out)
     assert lines == board_lines(early), "every row, soil.csv.1 first, as the meter wrote it"
     assert seqs(lines) == list(range(1, EARLY + 1)), seqs(lines)

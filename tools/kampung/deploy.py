@@ -1,8 +1,9 @@
 """``kampung deploy DEVICE --board B [--port P]``: put a device's bundle on a board with mpremote.
 
-Builds the bundle (``kampung build``), reads the board's ``manifest.json`` to see what it holds,
-then in one mpremote session creates folders, sends only the files whose sha256 changed,
-removes files that no longer belong, clears the crash counter (a clean deploy ends safe mode),
+Builds the bundle (``kampung build``), hashes the bundle's files on the board and reads its
+``manifest.json`` (what the last deploy put there), then in one mpremote session creates
+folders, sends only the files whose sha256 on the board differs, removes files that no longer
+belong, clears the crash counter (a clean deploy ends safe mode),
 writes the new manifest, resets the board and shows its console for a few seconds.
 
 Without ``--port`` it deploys to a virtual board (``kampung vboard``) whose flash is the folder
@@ -59,20 +60,56 @@ def mpremote(port: str, *args: str, timeout: float = 120) -> str:
     return proc.stdout
 
 
-def remote_manifest(port: str) -> dict:
-    out = mpremote(port, "exec", "try:\n print(open('manifest.json').read())\nexcept OSError:\n print('{}')")
+# Runs on the board: the sha256 of each file the bundle has (what is really on the flash, so a
+# file damaged or edited there is sent again) and the manifest of the last deploy (which files
+# it put there, so those no longer in the bundle can go). One line each; no file is read whole.
+_REMOTE_STATE = """import hashlib, binascii
+b = bytearray(512)
+for p in %r:
     try:
-        return json.loads(out.strip() or "{}")
-    except json.JSONDecodeError:
-        return {}  # a cut write: send everything
+        f = open(p, 'rb')
+    except OSError:
+        print('H', p, '-')
+        continue
+    d = hashlib.sha256()
+    while True:
+        n = f.readinto(b)
+        if not n:
+            break
+        d.update(b if n == 512 else b[:n])
+    f.close()
+    print('H', p, binascii.hexlify(d.digest()).decode())
+try:
+    print('M', ' '.join(open('manifest.json').read().split('\\n')))
+except OSError:
+    print('M {}')
+"""
 
 
-def plan(local: dict, remote: dict) -> tuple[list[str], list[str]]:
-    """(files to send, files to remove) comparing two manifests by sha256."""
-    have = remote.get("files", {}) if isinstance(remote, dict) else {}
+def remote_state(port: str, paths: list[str]) -> tuple[dict[str, str], dict]:
+    """({path: sha256 on the board, or "-"}, the board's manifest.json or {})."""
+    out = mpremote(port, "exec", _REMOTE_STATE % (paths,))
+    hashes: dict[str, str] = {}
+    manifest: dict = {}
+    for line in out.splitlines():
+        if line.startswith("H "):
+            path, _, digest = line[2:].rpartition(" ")
+            hashes[path] = digest
+        elif line.startswith("M "):
+            try:
+                manifest = json.loads(line[2:])
+            except json.JSONDecodeError:
+                manifest = {}  # a cut write
+    return hashes, manifest if isinstance(manifest, dict) else {}
+
+
+def plan(local: dict, hashes: dict[str, str], remote: dict) -> tuple[list[str], list[str]]:
+    """(files to send, files to remove): every file whose sha256 on the board differs from the
+    bundle's, and every file the last deploy put there that the bundle no longer has."""
     want = local["files"]
-    send = [f for f in want if f != "manifest.json" and have.get(f, {}).get("sha256") != want[f]["sha256"]]
-    remove = [f for f in have if f not in want]
+    send = [f for f in want if f != "manifest.json" and hashes.get(f) != want[f]["sha256"]]
+    have = remote.get("files")
+    remove = [f for f in have if isinstance(f, str) and f not in want] if isinstance(have, dict) else []
     return send, remove
 
 
@@ -80,7 +117,7 @@ def deploy(bundle: Path, port: str, progress=print) -> dict:
     if not port.startswith(("COM", "socket:", "rfc2217:")) and not Path(port).exists():
         raise DeployError(f"no serial port {port}: list the ports with `{mpremote_shown()} connect list`")
     local = json.loads((bundle / "manifest.json").read_text())
-    send, remove = plan(local, remote_manifest(port))
+    send, remove = plan(local, *remote_state(port, [f for f in local["files"] if f != "manifest.json"]))
     folders = sorted({"/".join(f.split("/")[:i]) for f in send for i in range(1, f.count("/") + 1)},
                      key=lambda d: (d.count("/"), d))
     # one exec: make folders, drop stale files and the crash counter (tolerating missing ones)
@@ -95,7 +132,11 @@ def deploy(bundle: Path, port: str, progress=print) -> dict:
     args += ["+", "fs", "cp", str(bundle / "manifest.json"), ":manifest.json"]
     progress(f"sending {len(send)} of {len(local['files'])} files ({total} bytes), "
              f"removing {len(remove)}")
-    mpremote(port, *args)
+    try:
+        mpremote(port, *args)
+    except DeployError as e:
+        raise DeployError(f"{e}\n  then deploy again: it checks every file on the board and "
+                          "sends what is missing or damaged") from e
     return {"sent": send, "removed": remove, "bytes": total}
 
 

@@ -80,6 +80,14 @@ class VirtualBoard:
         self._thread.start()
         return self
 
+    def events(self) -> list[dict]:
+        """The board's event log so far (every boot, pin, screen...), oldest first; a line still
+        being written is left for the next call."""
+        if not self.events_path.exists():
+            return []
+        lines = self.events_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip().endswith("}")]
+
     def __exit__(self, *exc):
         self.close()
 
@@ -95,11 +103,6 @@ class VirtualBoard:
             except OSError:
                 pass
         self._tmp.cleanup()
-
-    def events(self) -> list[dict]:
-        if not self.events_path.exists():
-            return []
-        return [json.loads(line) for line in self.events_path.read_text().splitlines() if line]
 
     def _spawn(self, first: bool = False, raw: bool = False):
         self.spec["skip_main"] = raw
