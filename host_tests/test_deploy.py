@@ -151,3 +151,22 @@ def test_busy_or_silent_port_gets_a_hint(tmp_path, bundle, monkeypatch):
     monkeypatch.setattr(deploy, "MPREMOTE", str(fake))
     with pytest.raises(deploy.DeployError, match="close other serial monitors"):
         deploy.mpremote("/dev/ttyUSB0", "exec", "1")
+
+
+def test_a_deploy_that_would_turn_the_relay_around_is_refused(tmp_path):
+    """Found by the break test of 2026-12-04: a lock set up with relay_active 0 (an active-low
+    module), deployed again without --config, got the default 1: its relay held open."""
+    active_low = tmp_path / "lock.json"
+    active_low.write_text(json.dumps({"kuword": {"relay_active": 0}}))
+    first, plain = tmp_path / "first", tmp_path / "plain"
+    build.build("kuword", "esp32_devkitc", first, config=active_low, secrets=tmp_path / "none.json")
+    build.build("kuword", "esp32_devkitc", plain, secrets=tmp_path / "none.json")
+    with VirtualBoard(tmp_path / "flash") as vb:
+        deploy.deploy(first, vb.port, progress=lambda s: None)
+        with pytest.raises(deploy.DeployError, match="relay_active 0 on the board, 1 in this deploy"):
+            deploy.deploy(plain, vb.port, progress=lambda s: None)
+        assert json.loads((vb.flash / "config.json").read_text())["kuword"]["relay_active"] == 0, \
+            "nothing was sent"
+        assert deploy.deploy(first, vb.port, progress=lambda s: None)["sent"] == [], "same polarity: fine"
+        done = deploy.deploy(plain, vb.port, progress=lambda s: None, allow_polarity_change=True)
+        assert "config.json" in done["sent"], "the wiring changed: said so"

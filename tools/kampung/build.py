@@ -106,14 +106,24 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
-    """Defaults -> site -> device, each layer validated by the firmware's own rules."""
+def _settings_module(device: str):
+    """The firmware's own settings module of ``device`` (its SCHEMA and check), on CPython."""
     for p in (FIRMWARE, FIRMWARE / "lib"):
         if str(p) not in sys.path:
             sys.path.insert(0, str(p))
+    return __import__(f"apps.{device}.settings", fromlist=["SCHEMA"])
+
+
+def settings_schema(device: str) -> dict:
+    """field -> (default, rule) of the device's settings, from the firmware."""
+    return _settings_module(device).SCHEMA
+
+
+def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
+    """Defaults -> site -> device, each layer validated by the firmware's own rules."""
+    settings_mod = _settings_module(device)
     from kit import config as fwconfig  # the firmware's validator, unchanged, on CPython
 
-    settings_mod = __import__(f"apps.{device}.settings", fromlist=["SCHEMA"])
     section: dict = {}
     for layer in (site, config):
         if layer is None:
@@ -147,9 +157,8 @@ def merged_config(device: str, site: Path | None, config: Path | None) -> dict:
 def _check_roles(device: str, board: str, section: dict, source: Path | None) -> None:
     """Settings that name board roles (Kandig's button_types) must name roles this board's
     map has: the firmware leaves out a button without a pin, the build refuses it."""
-    settings_mod = __import__(f"apps.{device}.settings", fromlist=["SCHEMA"])
     pins = boards.board_json(board, device)["pins"]
-    for field, (_default, rule) in settings_mod.SCHEMA.items():
+    for field, (_default, rule) in settings_schema(device).items():
         if rule[0] != "roles":
             continue
         for role in section.get(field, {}):

@@ -79,28 +79,48 @@ for p in %r:
         d.update(b if n == 512 else b[:n])
     f.close()
     print('H', p, binascii.hexlify(d.digest()).decode())
-try:
-    print('M', ' '.join(open('manifest.json').read().split('\\n')))
-except OSError:
-    print('M {}')
+for k, name in (('M', 'manifest.json'), ('C', 'config.json')):
+    try:
+        print(k, ' '.join(open(name).read().split('\\n')))
+    except OSError:
+        print(k, '{}')
 """
 
 
-def remote_state(port: str, paths: list[str]) -> tuple[dict[str, str], dict]:
-    """({path: sha256 on the board, or "-"}, the board's manifest.json or {})."""
+def remote_state(port: str, paths: list[str]) -> tuple[dict[str, str], dict, dict]:
+    """({path: sha256 on the board, or "-"}, the board's manifest.json, its config.json; {}
+    for a file missing or cut short)."""
     out = mpremote(port, "exec", _REMOTE_STATE % (paths,))
     hashes: dict[str, str] = {}
-    manifest: dict = {}
+    found: dict[str, dict] = {"M": {}, "C": {}}
     for line in out.splitlines():
         if line.startswith("H "):
             path, _, digest = line[2:].rpartition(" ")
             hashes[path] = digest
-        elif line.startswith("M "):
+        elif line[:2] in ("M ", "C "):
             try:
-                manifest = json.loads(line[2:])
+                data = json.loads(line[2:])
             except json.JSONDecodeError:
-                manifest = {}  # a cut write
-    return hashes, manifest if isinstance(manifest, dict) else {}
+                data = {}  # a cut write
+            found[line[0]] = data if isinstance(data, dict) else {}
+    return hashes, found["M"], found["C"]
+
+
+def polarity_changes(device: str, old: dict, new: dict) -> list[tuple[str, object, object]]:
+    """The wiring polarities (``*_active``: which pin level drives a relay) that a deploy would
+    change on a board already set up for ``device``: (field, on the board, in the bundle). A
+    field a config leaves out is the firmware's default."""
+    if old.get("device") != device or not isinstance(old.get(device), dict):
+        return []
+    schema = build.settings_schema(device)
+    new_section = new.get(device, {})
+    changes = []
+    for field, (default, _rule) in schema.items():
+        if field.endswith("_active"):
+            was, will = old[device].get(field, default), new_section.get(field, default)
+            if was != will:
+                changes.append((field, was, will))
+    return changes
 
 
 def plan(local: dict, hashes: dict[str, str], remote: dict) -> tuple[list[str], list[str]]:
@@ -113,11 +133,21 @@ def plan(local: dict, hashes: dict[str, str], remote: dict) -> tuple[list[str], 
     return send, remove
 
 
-def deploy(bundle: Path, port: str, progress=print) -> dict:
+def deploy(bundle: Path, port: str, progress=print, allow_polarity_change: bool = False) -> dict:
     if not port.startswith(("COM", "socket:", "rfc2217:")) and not Path(port).exists():
         raise DeployError(f"no serial port {port}: list the ports with `{mpremote_shown()} connect list`")
     local = json.loads((bundle / "manifest.json").read_text())
-    send, remove = plan(local, *remote_state(port, [f for f in local["files"] if f != "manifest.json"]))
+    hashes, remote, board_config = remote_state(port, [f for f in local["files"] if f != "manifest.json"])
+    changes = polarity_changes(local["device"], board_config,
+                               json.loads((bundle / "config.json").read_text()))
+    if changes and not allow_polarity_change:
+        said = "; ".join(f"{f} {was} on the board, {will} in this deploy" for f, was, will in changes)
+        raise DeployError(
+            f"this deploy would turn a relay around ({said}): on a module wired the other way "
+            f"that holds it energised (a lock open). Pass --config with the board's "
+            f"{', '.join(f for f, _, _ in changes)}, or --allow-polarity-change if the wiring "
+            "changed; nothing was sent")
+    send, remove = plan(local, hashes, remote)
     folders = sorted({"/".join(f.split("/")[:i]) for f in send for i in range(1, f.count("/") + 1)},
                      key=lambda d: (d.count("/"), d))
     # one exec: make folders, drop stale files and the crash counter (tolerating missing ones)
@@ -177,12 +207,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--config", type=Path, help="this device's settings (JSON)")
     ap.add_argument("--site", type=Path, help="settings shared by a site (JSON)")
     ap.add_argument("--watch", type=float, default=3.0, help="seconds of console to show after the reset")
+    ap.add_argument("--allow-polarity-change", action="store_true",
+                    help="deploy even when a relay's polarity (relay_active, siren_active) would "
+                         "change on a board already set up for this device")
     args = ap.parse_args(argv)
     bundle = ROOT / "build" / f"{args.device}-{args.board}"
     try:
         build.build(args.device, args.board, bundle, mpy=args.mpy, site=args.site, config=args.config)
         if args.port:
-            deploy(bundle, args.port)
+            deploy(bundle, args.port, allow_polarity_change=args.allow_polarity_change)
             watch(args.port, args.watch)
             print(f"-- {args.watch:g} s of the console shown; the board runs on (--watch S for more, "
                   f"`{mpremote_shown()} connect {args.port} repl` to follow it, Ctrl-] to leave)")
@@ -192,7 +225,7 @@ def main(argv: list[str]) -> int:
         flash = ROOT / "build" / "vboard" / args.board
         with VirtualBoard(flash, args.board, args.device) as vb:
             print(f"virtual {args.board} on {vb.port} (flash: {flash.relative_to(ROOT)})")
-            deploy(bundle, vb.port)
+            deploy(bundle, vb.port, allow_polarity_change=args.allow_polarity_change)
             watch(vb.port, args.watch)
         print(f"-- {args.watch:g} s of the console shown, then the virtual board stopped; its flash "
               f"stays in {flash.relative_to(ROOT)} (--watch S to see more; to press keys and "
