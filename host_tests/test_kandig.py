@@ -117,6 +117,20 @@ def test_button_types_naming_no_alarm_button_never_silences_the_alarm(tmp_path, 
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cancel_while_a_code_is_beaten_sends_nothing(tmp_path, runtime):
+    """Found by the break test of 2026-12-04: a press, then cancel before the code was complete:
+    the cancel was ignored and 1.5 s later the alert went to the whole RT all the same."""
+    events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 120},
+                                     {"at_ms": 1600, "part": "cancel_button", "press_ms": 100}],
+                 config={"house": "h07"}, duration_ms=6000)
+    text = "\n".join(e["text"] for e in events if e["kind"] == "log")
+    assert "cancelled before it was sent" in text and "kandig: alert" not in text, text
+    assert siren_on(events, 1000, 1100), "the first strike still sounds at once"
+    assert not siren_on(events, 1800, 6000), "silent after the cancel"
+    assert lcd_logs(events)[-1] == "Alarm dimatikan | ", lcd_logs(events)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_an_active_low_siren_module_is_idle_high(tmp_path, runtime):
     events = run(tmp_path, runtime, [{"at_ms": 1000, "part": "alarm_button", "press_ms": 3500}],
                  config={"siren_active": 0}, duration_ms=3000)

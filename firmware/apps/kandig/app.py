@@ -242,6 +242,13 @@ class Kandig:
 
     def cancel_pressed(self):
         snd = self.sounding
+        for b in self.buttons:
+            if b[2] is None and b[1].count:  # a code still being beaten: it is never sent
+                b[1].drop()
+                log.info("kandig: the code being beaten was cancelled before it was sent")
+                if snd is None:
+                    self.silence("stopped")
+                    return
         if snd is None:
             return
         alert_id, house, own = snd[0], snd[1], snd[3]

@@ -38,6 +38,12 @@ class PressCounter:
         sleep until the button's interrupt)."""
         return bool(self.count or self.down or self.raw or self.held_out)
 
+    def drop(self):
+        """Forget the code being counted (the cancel button): nothing is reported for it, nor
+        for the rest of a press still held."""
+        self.count = 0
+        self.held_out = self.down
+
     def sample(self, now, pressed):
         if pressed != self.raw:
             self.raw = pressed
