@@ -160,3 +160,11 @@ def test_the_siren_ends_on_time_and_an_idle_unit_still_feeds_its_watchdog(tmp_pa
     assert ends[-1] - start == 5000, f"siren from {start} ms, idle screen again at {ends[-1]} ms"
     assert not [e for e in events if e["kind"] == "reset"], "the watchdog was not fed in time"
     assert len([e for e in events if e["kind"] == "boot"]) == 1
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_unit_without_wifi_settings_says_so_once(tmp_path, runtime):
+    """Found by the break test of 2026-12-04: "no wifi_ssid" was printed about every 0.7 s."""
+    events = run(tmp_path, runtime, [], config={"house": "h07"}, duration_ms=20000)
+    said = [e["text"] for e in events if e["kind"] == "log" and "no wifi_ssid" in e["text"]]
+    assert len(said) == 1, said

@@ -314,11 +314,16 @@ class Kandig:
             await client.subscribe(self.prefix + "house/+/" + kind, 1)
         await client.subscribe(self.prefix + "hub/#", 1)
         fails = 0
+        said = None  # the Wi-Fi trouble last printed: a lasting one is printed once
         while True:
             if not await wifi.ensure():
-                log.info("kandig: wifi:", wifi.reason)
-                await asyncio.sleep_ms(wifi.backoff_ms())
+                if wifi.reason != said:
+                    said = wifi.reason
+                    log.info("kandig: wifi:", said)
+                # without an SSID nothing changes until a new secrets.json and a reset
+                await asyncio.sleep_ms(wifi.backoff_ms() if wifi.ssid else 60000)
                 continue
+            said = None
             try:
                 await client.connect()
             except MQTTError as e:
