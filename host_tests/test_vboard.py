@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,22 @@ def test_ctrl_c_while_the_board_restarts_is_not_lost(tmp_path):
             mpremote(vb, "reset")  # returns while the board is still starting
             out = mpremote(vb, "resume", "exec", "print('n' in globals())", timeout=15)
             assert out.strip() == "True", "interrupted inside main.py, not before it"
+
+
+def test_a_reset_from_main_py_reboots_the_board(vb):
+    """Found by the break test of 2026-12-04: under `micropython -i` the exit of a reset made
+    in main.py only reached the REPL, so a crash, a watchdog bite or deep sleep never rebooted
+    the virtual board (and the crash counter could not reach safe mode there)."""
+    (vb.flash / "main.py").write_text(
+        "import machine\n"
+        "try:\n    n = int(open('count.txt').read())\nexcept OSError:\n    n = 0\n"
+        "open('count.txt', 'w').write(str(n + 1))\n"
+        "if n < 2:\n    machine.reset()\n")
+    mpremote(vb, "reset")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if (vb.flash / "count.txt").exists() and (vb.flash / "count.txt").read_text() == "3":
+            break
+        time.sleep(0.1)
+    assert (vb.flash / "count.txt").read_text() == "3", "booted again after each reset"
+    assert mpremote(vb, "resume", "exec", "import machine; print(machine.reset_cause())").strip() == "2"

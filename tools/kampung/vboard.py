@@ -17,6 +17,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ class VirtualBoard:
         # before MicroPython installs its SIGINT handler would kill it instead of interrupting
         # main.py, and the Ctrl-A after it would be lost (mpremote then waits for ever)
         self.up_path = Path(self._tmp.name) / "up"
+        self.reset_path = Path(self._tmp.name) / "reset"  # main.py reset the board: the cause
         self._held = b""
         self._thread = threading.Thread(target=self._relay, daemon=True)
 
@@ -119,6 +121,7 @@ class VirtualBoard:
         env["KAMPUNG_VBOARD_SPEC"] = str(self.spec_path)
         env["KAMPUNG_VBOARD_EVENTS"] = str(self.events_path)
         env["KAMPUNG_VBOARD_UP"] = str(self.up_path)
+        env["KAMPUNG_VBOARD_RESET"] = str(self.reset_path)
         self._proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env,
                                       cwd=self.flash, close_fds=True, start_new_session=True,
                                       preexec_fn=_take_terminal)
@@ -161,9 +164,20 @@ class VirtualBoard:
                         self._raw = True
                     self._to_user(data)
             proc = self._proc
+            forced = None
+            if proc is not None and self.reset_path.exists() and proc.poll() is None:
+                # main.py reset the board, but under `micropython -i` its exit only reaches
+                # the REPL: end the interpreter here, as a reset ends everything on a board
+                try:
+                    forced = 100 + int(self.reset_path.read_text() or "1")
+                except ValueError:
+                    forced = 101
+                self.reset_path.unlink(missing_ok=True)
+                proc.kill()
+                proc.wait()
             if proc is not None and proc.poll() is not None and not self._stop.is_set():
                 self._drain()
-                code = proc.returncode
+                code = proc.returncode if forced is None else forced
                 # exit codes 100+cause come from vboard_boot (machine.reset, watchdog, ...)
                 soft = code < 100
                 self.spec["reset_cause"] = 5 if soft else code - 100  # 5 = SOFT_RESET
@@ -200,6 +214,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--device", default="blind_shoe")
     args = ap.parse_args(argv)
     flash = args.flash or Path(tempfile.mkdtemp(prefix="kampung-flash-"))
+
+    def stop(*_):
+        raise KeyboardInterrupt  # SIGTERM stops the board as Ctrl-C does: no interpreter left
+
+    signal.signal(signal.SIGTERM, stop)
     with VirtualBoard(flash, args.board, args.device) as vb:
         print(f"virtual {args.board} on {vb.port} (flash: {flash}); Ctrl-C to stop", flush=True)
         print(f"try: {mpremote_shown()} connect {vb.port} fs ls", flush=True)

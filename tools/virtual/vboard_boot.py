@@ -72,6 +72,10 @@ if _code is not None:
         print("main.py interrupted")
     except Reset as _r:
         BOARD.emit("system", "reset", "cause", _r.cause, "why", _r.why)
+        _reset = os.getenv("KAMPUNG_VBOARD_RESET")
+        if _reset:  # under -i, sys.exit only reaches the REPL: the relay ends the process
+            with open(_reset, "w") as _f:
+                _f.write(str(_r.cause))
         sys.exit(100 + _r.cause)
     except Exception as _e:  # noqa: BLE001 - a board prints it and stops at the REPL
         sys.print_exception(_e)
