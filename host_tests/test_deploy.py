@@ -4,7 +4,6 @@ files go, a clean deploy ends safe mode, and the board boots the device."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -124,17 +123,8 @@ def test_reading_the_audit_log_leaves_the_lock_running(tmp_path):
         files = audit.read_port(vb.port)
         assert [name for name, _ in files] == ["audit.csv"] and "system,boot" in files[0][1], files
         assert "not utf-8" in files[0][1], "the readable lines are still shown"
-        # the board boots again after the read and the lock runs: its screen comes back (read
-        # from the board's own event log, not through the REPL, which would stop the lock again)
-        deadline = time.monotonic() + 30
-        while True:
-            later = vb.events()[seen:]
-            boots = [i for i, e in enumerate(later) if e["kind"] == "boot"]
-            screens = [e for e in later[boots[-1]:] if e["kind"] == "lcd"] if boots else []
-            if screens or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-    assert boots, f"the board did not boot again after the read: {later[-5:]}"
+        # the board boots again after the read and the lock runs: its screen comes back
+        later, screens = vb.screens_after_boot(seen, "lcd")
     assert screens and "Buat kode master" in screens[-1]["text"][0], \
         f"the lock did not start again after the read: {later[-5:]}"
 

@@ -11,7 +11,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -132,17 +131,9 @@ def test_export_from_a_virtual_board_running_the_meter(tmp_path, field):
         assert "kampung: akrubutan on esp32_devkitc" in console, console
         seen = len(vb.events())
         assert soil.main(["export", "--port", vb.port, str(out)]) == 0
-        # the board boots again and the meter runs: its screen comes back (read from the board's
-        # event log, not through the REPL, which would stop the meter again)
-        deadline = time.monotonic() + 30
-        while True:
-            later = vb.events()[seen:]
-            boots = [i for i, e in enumerate(later) if e["kind"] == "boot"]
-            screens = [e for e in later[boots[-1]:] if e["kind"] == "oled"] if boots else []
-            if screens or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-    assert boots and screens, f"the meter did not start again after the export: {later[-5:]}"
+        # the board boots again and the meter runs: its screen comes back
+        later, screens = vb.screens_after_boot(seen, "oled")
+    assert screens, f"the meter did not start again after the export: {later[-5:]}"
     lines = exported(out)
     assert lines == board_lines(early), "every row, soil.csv.1 first, as the meter wrote it"
     assert seqs(lines) == list(range(1, EARLY + 1)), seqs(lines)

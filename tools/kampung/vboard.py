@@ -90,6 +90,20 @@ class VirtualBoard:
         lines = self.events_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.strip().endswith("}")]
 
+    def screens_after_boot(self, seen: int, kind: str, timeout: float = 30) -> tuple[list[dict], list[dict]]:
+        """Wait until the board has booted again after its first ``seen`` events and shown a
+        screen (events of ``kind``: "lcd", "oled") since: (the events after ``seen``, those
+        screens), the screens empty when ``timeout`` s passed first. A device is seen running
+        from its own event log, without the REPL (which would stop it again)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            later = self.events()[seen:]
+            boots = [i for i, e in enumerate(later) if e["kind"] == "boot"]
+            screens = [e for e in later[boots[-1]:] if e["kind"] == kind] if boots else []
+            if screens or time.monotonic() > deadline:
+                return later, screens
+            time.sleep(0.1)
+
     def __exit__(self, *exc):
         self.close()
 
