@@ -54,8 +54,10 @@ def test_deploy_again_repairs_what_was_damaged_on_the_board(tmp_path, bundle):
         (vb.flash / "config.json").write_text('{"blind_shoe": {"zones_c')
         (vb.flash / "lib/kit/log.py").write_text("garbage(")
         (vb.flash / "manifest.json").write_text('{"files": []}')
+        (vb.flash / "lib/kit/store.py").unlink()
+        (vb.flash / "lib/kit/store.py").mkdir()  # opens on the unix port, fails when read
         again = deploy.deploy(bundle, vb.port, progress=lambda s: None)
-        assert sorted(again["sent"]) == ["board.json", "config.json", "lib/kit/log.py"], again
+        assert sorted(again["sent"]) == ["board.json", "config.json", "lib/kit/log.py", "lib/kit/store.py"], again
         for rel in again["sent"]:
             assert (vb.flash / rel).read_bytes() == (bundle / rel).read_bytes(), rel
         console = deploy.watch(vb.port, 1.5, show=lambda s: None)

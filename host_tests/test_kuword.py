@@ -510,8 +510,11 @@ def test_a_switch_that_is_not_fitted_can_be_turned_off(tmp_path, runtime):
 def test_kampung_audit_names_a_line_whose_time_no_clock_reads(tmp_path, capsys):
     """Found by the break test of 2026-12-04: a damaged line with a 20-digit time stopped
     `kampung audit` with OverflowError; it is a warning with file and line, the rest is shown."""
-    (tmp_path / "audit.csv").write_text("99999999999999999999,1,x,y\n757382400,5,user1,granted\n")
+    # (and a time in the last hours of 9999 UTC, which is the year 10000 in WIB)
+    (tmp_path / "audit.csv").write_text("99999999999999999999,1,x,y\n757382400,5,user1,granted\n"
+                                        "252455612399,6,user2,granted\n")
     assert audit.main(["--flash", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "audit.csv:1: time 99999999999999999999 is outside 1970-9999" in err, err
     assert "2024-01-01 07:00:00 WIB" in out and "user1" in out, out
+    assert "past the year 9999 in WIB" in out and "user2" in out, out

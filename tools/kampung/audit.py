@@ -57,7 +57,10 @@ def when(rec: dict, utc_offset_h: float = WIB) -> str:
     """The record's local time (WIB by default), or its uptime when the clock was never set."""
     if rec["epoch"] >= CLOCK_SET_AFTER:
         tz = localtime.zone(utc_offset_h)
-        return datetime.fromtimestamp(rec["epoch"] + EPOCH_2000, tz).strftime("%Y-%m-%d %H:%M:%S ") + str(tz)
+        try:
+            return datetime.fromtimestamp(rec["epoch"] + EPOCH_2000, tz).strftime("%Y-%m-%d %H:%M:%S ") + str(tz)
+        except (OverflowError, ValueError, OSError):  # the last hours of 9999 UTC, east of it
+            return f"time {rec['epoch']} (past the year 9999 in {tz})"
     return f"clock not set, up {rec['uptime_ms'] / 1000:.1f} s"
 
 

@@ -63,26 +63,25 @@ def mpremote(port: str, *args: str, timeout: float = 120) -> str:
 # Runs on the board: the sha256 of each file the bundle has (what is really on the flash, so a
 # file damaged or edited there is sent again) and the manifest of the last deploy (which files
 # it put there, so those no longer in the bundle can go). One line each; no file is read whole.
-_REMOTE_STATE = """import hashlib, binascii
+_REMOTE_STATE = """import hashlib, binascii, json
 b = bytearray(512)
 for p in %r:
     try:
-        f = open(p, 'rb')
-    except OSError:
+        with open(p, 'rb') as f:
+            d = hashlib.sha256()
+            while True:
+                n = f.readinto(b)
+                if not n:
+                    break
+                d.update(b if n == 512 else b[:n])
+        print('H', p, binascii.hexlify(d.digest()).decode())
+    except OSError:  # missing, a folder, or unreadable: sent again
         print('H', p, '-')
-        continue
-    d = hashlib.sha256()
-    while True:
-        n = f.readinto(b)
-        if not n:
-            break
-        d.update(b if n == 512 else b[:n])
-    f.close()
-    print('H', p, binascii.hexlify(d.digest()).decode())
 for k, name in (('M', 'manifest.json'), ('C', 'config.json')):
     try:
-        print(k, ' '.join(open(name).read().split('\\n')))
-    except OSError:
+        with open(name) as f:
+            print(k, json.dumps(json.load(f)))
+    except (OSError, ValueError):  # missing or torn
         print(k, '{}')
 """
 
@@ -153,6 +152,8 @@ def deploy(bundle: Path, port: str, progress=print, allow_polarity_change: bool 
     # one exec: make folders, drop stale files and the crash counter (tolerating missing ones)
     prep = ("import os\n"
             f"for d in {folders!r}:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+            # an (empty) folder where a file goes would take the file inside it
+            f"for f in {send!r}:\n try:\n  os.stat(f)[0] & 0x4000 and os.rmdir(f)\n except OSError:\n  pass\n"
             f"for f in {remove + ['crashes.json']!r}:\n try:\n  os.remove(f)\n except OSError:\n  pass\n")
     args: list[str] = ["exec", prep]
     total = 0

@@ -74,8 +74,9 @@ if _code is not None:
         BOARD.emit("system", "reset", "cause", _r.cause, "why", _r.why)
         _reset = os.getenv("KAMPUNG_VBOARD_RESET")
         if _reset:  # under -i, sys.exit only reaches the REPL: the relay ends the process
-            with open(_reset, "w") as _f:
+            with open(_reset + ".new", "w") as _f:
                 _f.write(str(_r.cause))
+            os.rename(_reset + ".new", _reset)  # the relay never reads it half written
         sys.exit(100 + _r.cause)
     except Exception as _e:  # noqa: BLE001 - a board prints it and stops at the REPL
         sys.print_exception(_e)

@@ -248,7 +248,10 @@ class Kandig:
                 log.info("kandig: the code being beaten was cancelled before it was sent")
                 if snd is None:
                     self.silence("stopped")
-                    return
+                else:  # the alert that was sounding goes on in its own rhythm, not titir
+                    self.player.set_loop(logic.rhythm(self.s["alert_types"].get(snd[2], 0),
+                                                      self.s["buzzer_hz"]), urgent=True)
+                return  # a second press acknowledges it
         if snd is None:
             return
         alert_id, house, own = snd[0], snd[1], snd[3]

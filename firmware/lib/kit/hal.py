@@ -19,6 +19,7 @@ class Hal:
         self.map = board_map
         self.pins = board_map.get("pins", {})
         self.source = source
+        self.wdt = None  # the watchdog once started: on an ESP32 it cannot be stopped
 
     def gpio(self, role):
         if role not in self.pins:
@@ -97,17 +98,27 @@ class Hal:
 
     def watchdog(self, timeout_s):
         """A started watchdog (feed it with .feed()), or None when timeout_s is 0."""
-        return machine.WDT(timeout=timeout_s * 1000) if timeout_s else None
+        self.wdt = machine.WDT(timeout=timeout_s * 1000) if timeout_s else None
+        return self.wdt
 
     def blink_error(self):
         """Blink the on-board LED three times a second, from a hardware timer so the REPL stays
-        free. Boards without a plain LED (``onboard_led`` absent) only print."""
+        free. Boards without a plain LED (``onboard_led`` absent) only print. A watchdog the
+        app had started before it crashed is fed by the same timer: safe mode stays."""
         gpio = self.map.get("onboard_led")
-        if gpio is None:
+        wdt = self.wdt
+        if gpio is None and wdt is None:
             return None
-        led = machine.Pin(gpio, machine.Pin.OUT, value=0)
+        led = machine.Pin(gpio, machine.Pin.OUT, value=0) if gpio is not None else None
+
+        def tick(_t):
+            if led is not None:
+                led.value(not led.value())
+            if wdt is not None:
+                wdt.feed()
+
         led_timer = machine.Timer(0)
-        led_timer.init(mode=machine.Timer.PERIODIC, period=166, callback=lambda t: led.value(not led.value()))
+        led_timer.init(mode=machine.Timer.PERIODIC, period=166, callback=tick)
         return led_timer
 
     def describe(self):
