@@ -180,18 +180,21 @@ class Kandig:
         if drill and snd is not None and not snd[6]:
             log.info("kandig: drill %s ignored: a real alert is sounding" % alert_id)
             return False
-        strikes = self.s["alert_types"].get(alert_type, 0)  # unknown type: titir
         now = time.ticks_ms()
         secs = DRILL_S if drill else (self.s["own_siren_s"] if own else self.s["siren_s"])
         self.sounding = [alert_id, house, alert_type, own, time.ticks_add(now, secs * 1000), now, drill]
         self.heard = []
-        self.player.set_loop(logic.rhythm(strikes, self.s["buzzer_hz"]), now, urgent=True)
+        self.player.set_loop(self.rhythm(alert_type), now, urgent=True)
         name = texts.type_name(self.lang, alert_type)
         if own:
             self.show("own_wait" if self.me else "own_local", name)
         else:
             self.show("drill" if drill else "alert", name, house)
         return True
+
+    def rhythm(self, alert_type):
+        """The siren steps of an alert type's code (an unknown type: titir)."""
+        return logic.rhythm(self.s["alert_types"].get(alert_type, 0), self.s["buzzer_hz"])
 
     def silence(self, key=None, *args):
         self.sounding = None
@@ -249,8 +252,7 @@ class Kandig:
                 if snd is None:
                     self.silence("stopped")
                 else:  # the alert that was sounding goes on in its own rhythm, not titir
-                    self.player.set_loop(logic.rhythm(self.s["alert_types"].get(snd[2], 0),
-                                                      self.s["buzzer_hz"]), urgent=True)
+                    self.player.set_loop(self.rhythm(snd[2]), urgent=True)
                 return  # a second press acknowledges it
         if snd is None:
             return

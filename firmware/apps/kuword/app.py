@@ -221,8 +221,10 @@ class Kuword:
     def save_fails(self, checking=False):
         """The failure count; ``checking`` marks a check under way, so that a power cut before
         its result still leaves a line in the audit log at the next boot."""
-        store.write_json(STATE, {"fails": self.lockout.fails, "checking": 1} if checking
-                         else {"fails": self.lockout.fails})
+        state = {"fails": self.lockout.fails}
+        if checking:
+            state["checking"] = 1
+        store.write_json(STATE, state)
 
     def load_fails(self):
         cut = False

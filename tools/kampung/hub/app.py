@@ -365,12 +365,7 @@ class Hub:
                 else:
                     log.error("could not store the rejection counts: %s", e)
                 continue
-            total.alerts += w.alerts
-            total.duplicates += w.duplicates
-            total.rate_limited += w.rate_limited
-            total.refusals += w.refusals
-            total.urgent |= w.urgent
-            total.changed |= w.changed
+            total.add(w)
         return total
 
     # -- the hub's own messages ---------------------------------------------------------------

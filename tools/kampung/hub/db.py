@@ -96,6 +96,16 @@ class Written:
     # acks and test reports about alerts and commands the hub does not know:
     # (reason, house, what, received), counted in the rejects table
     refusals: list[tuple[str, str, str, float]] = field(default_factory=list)
+
+    def add(self, other: Written) -> None:
+        """Count ``other`` in too (a batch written in parts)."""
+        self.alerts += other.alerts
+        self.duplicates += other.duplicates
+        self.rate_limited += other.rate_limited
+        self.failed += other.failed
+        self.refusals += other.refusals
+        self.urgent |= other.urgent
+        self.changed |= other.changed
     urgent: bool = False
     changed: bool = False
 
